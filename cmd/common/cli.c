@@ -1,0 +1,79 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *bt_prog = "bt";
+
+void
+bt_cli_init(const char *argv0)
+{
+	const char *s;
+
+	if (argv0 != NULL && *argv0 != '\0') {
+		s = strrchr(argv0, '/');
+		bt_prog = s ? s + 1 : argv0;
+	}
+	/* A closed pipe is an error we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+bt_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", bt_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+bt_warn_err(const char *ctx, const struct bt_err *e)
+{
+	fprintf(stderr, "%s: ", bt_prog);
+	if (ctx != NULL)
+		fprintf(stderr, "%s: ", ctx);
+	if (e->off >= 0)
+		fprintf(stderr, "byte %lld: ", e->off);
+	fprintf(stderr, "%s\n", e->msg[0] ? e->msg : "unknown error");
+}
+
+void
+bt_die_err(const char *ctx, const struct bt_err *e)
+{
+	bt_warn_err(ctx, e);
+	exit(e->status ? e->status : 70);
+}
+
+void
+bt_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", bt_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+int
+bt_fshut_stdout(int st)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: write error on standard output: %s\n",
+		    bt_prog, strerror(errno ? errno : EIO));
+		return BT_EX_IOERR;
+	}
+	return st;
+}

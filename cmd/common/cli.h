@@ -1,0 +1,26 @@
+/*
+ * What every program in cmd/ shares: reporting errors as one line on
+ * stderr ("bt-x: context: reason"), and checking stdout before exiting so
+ * that a full disk or a closed pipe does not look like success.
+ */
+#ifndef BT_CLI_H
+#define BT_CLI_H
+
+#include "err.h"
+
+extern const char *bt_prog;	/* set by bt_cli_init from argv[0] */
+
+void bt_cli_init(const char *argv0);
+/* "prog: fmt" on stderr. */
+void bt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: ctx: byte N: msg" (ctx and the offset only when set). */
+void bt_warn_err(const char *ctx, const struct bt_err *e);
+/* bt_warn_err, then exit with e->status. */
+void bt_die_err(const char *ctx, const struct bt_err *e)
+    __attribute__((noreturn));
+void bt_die(int status, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+/* Flush stdout; on failure report it and return BT_EX_IOERR, else st. */
+int bt_fshut_stdout(int st);
+
+#endif

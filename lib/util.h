@@ -1,0 +1,40 @@
+/* Small helpers every module and program shares. */
+#ifndef BT_UTIL_H
+#define BT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/*
+ * Read a whole file ("-" is standard input) of at most max bytes into a
+ * new buffer (NUL-terminated, not counted in *len). Missing or unreadable:
+ * BT_EX_NOINPUT; larger than max: BT_EX_DATAERR naming the limit.
+ */
+int bt_read_file(const char *path, long long max, char **buf, size_t *len,
+    struct bt_err *e);
+
+/*
+ * Parse a whole decimal number in [min, max], like OpenBSD's strtonum:
+ * garbage, an empty string or a value out of range is an error.
+ */
+int bt_strtonum(const char *s, long long min, long long max, long long *out,
+    struct bt_err *e);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void bt_hex(const uint8_t *p, size_t n, char *out);
+/* Parse exactly 2n hex digits into out; -1 if not hex. */
+int bt_unhex(const char *s, size_t slen, uint8_t *out, size_t n);
+
+/* 1 if p[0..n) is valid UTF-8 (no overlongs, no surrogates). */
+int bt_utf8_valid(const char *p, size_t n);
+
+/*
+ * Make a name safe to print on a terminal: printable ASCII and valid
+ * UTF-8 stay, except the bidirectional controls; every other byte, and
+ * the backslash, becomes \xNN. Returns out (always NUL-terminated).
+ */
+char *bt_escape(const char *p, size_t n, char *out, size_t outsz);
+
+#endif
