@@ -18,14 +18,14 @@ CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 LDLIBS	= $(shell pkg-config --libs $(PKGS))
 
 ifeq ($(SANITIZE),1)
-BUILD	= build/san
-BIN	= build/san/bin
+BUILD	?= build/san
+BIN	?= build/san/bin
 OPT	= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined
 LDSAN	= -fsanitize=address,undefined
 else
-BUILD	= build/rel
-BIN	= bin
+BUILD	?= build/rel
+BIN	?= bin
 OPT	= -O2 -g
 LDSAN	=
 endif
