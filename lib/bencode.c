@@ -426,9 +426,13 @@ bt_bscan_step(struct bt_bscan *s, const char *b, size_t len, size_t *vlen,
 			size_t p = s->pos;
 			uint64_t v = 0;
 
-			while (p < len && isdig((unsigned char)b[p]) &&
-			    p - s->pos < 20)
+			/* 19 digits always fit in 64 bits. */
+			while (p < len && isdig((unsigned char)b[p])) {
+				if (p - s->pos == 19)
+					return E(s->pos, "string length too "
+					    "long");
 				v = v * 10 + (unsigned)(b[p++] - '0');
+			}
 			if (p >= len)
 				return 0;
 			if (b[p] != ':')
@@ -473,37 +477,47 @@ bt_bseq_free(struct bt_bseq *q)
 int
 bt_bseq_next(struct bt_bseq *q, struct bt_err *e)
 {
-	size_t vlen;
+	size_t vlen, avail;
 
 	bt_bdoc_free(&q->doc);
-	/* Move what is left of the buffer to its start. */
-	if (q->start > 0) {
-		memmove(q->buf, q->buf + q->start, q->len - q->start);
-		q->len -= q->start;
-		q->consumed += q->start;
-		q->start = 0;
-	}
+	/*
+	 * Step past the value returned last time. The buffer is compacted
+	 * only when it needs room to read, never per value: moving the rest
+	 * of the buffer for each small value would be quadratic.
+	 */
+	q->consumed += q->next - q->start;
+	q->start = q->next;
 	memset(&q->scan, 0, sizeof(q->scan));
 	for (;;) {
-		int r = bt_bscan_step(&q->scan, q->buf, q->len, &vlen, e);
+		const char *b = q->buf != NULL ? q->buf + q->start : NULL;
 		ssize_t n;
+		int r;
 
+		avail = q->len - q->start;
+		r = bt_bscan_step(&q->scan, b, avail, &vlen, e);
 		if (r < 0) {
-			e->off += (long long)q->consumed;
+			if (e != NULL)
+				e->off += (long long)q->consumed;
 			return -1;
 		}
 		if (r == 1)
 			break;
 		if (q->eof) {
-			if (q->len == 0)
+			if (avail == 0)
 				return 0;
 			return bt_errf(e, BT_EX_DATAERR,
-			    (long long)(q->consumed + q->len),
+			    (long long)(q->consumed + avail),
 			    "stream ends inside a value");
 		}
-		if (q->len >= q->max)
+		if (avail >= q->max)
 			return bt_errf(e, BT_EX_DATAERR, (long long)q->consumed,
 			    "value larger than %zu bytes", q->max);
+		if (q->cap - q->len < SEQ_READ / 4 && q->start > 0) {
+			/* The scanner's positions are relative: still valid. */
+			memmove(q->buf, q->buf + q->start, avail);
+			q->len = avail;
+			q->start = q->next = 0;
+		}
 		if (q->cap - q->len < SEQ_READ / 4) {
 			size_t cap = q->cap ? q->cap * 2 : SEQ_READ;
 			char *p;
@@ -527,10 +541,14 @@ bt_bseq_next(struct bt_bseq *q, struct bt_err *e)
 			q->eof = 1;
 		q->len += (size_t)n;
 	}
-	if (bt_bdecode(&q->doc, q->buf, vlen, 0, e) < 0) {
-		e->off += (long long)q->consumed;
+	if (vlen > q->max)
+		return bt_errf(e, BT_EX_DATAERR, (long long)q->consumed,
+		    "value larger than %zu bytes", q->max);
+	if (bt_bdecode(&q->doc, q->buf + q->start, vlen, 0, e) < 0) {
+		if (e != NULL)
+			e->off += (long long)q->consumed;
 		return -1;
 	}
-	q->start = vlen;
+	q->next = q->start + vlen;
 	return 1;
 }

@@ -135,6 +135,7 @@ struct bt_bseq {
 	size_t cap, len;	/* bytes held */
 	size_t start;		/* where the current value starts */
 	size_t consumed;	/* bytes of the stream before buf[start] */
+	size_t next;		/* where the value after it starts */
 	int eof;
 	struct bt_bscan scan;
 	struct bt_bdoc doc;

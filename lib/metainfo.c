@@ -37,7 +37,11 @@ bt_path_component_problem(const char *p, size_t n)
 	return NULL;
 }
 
-/* Order paths as if '/' were the lowest byte: a folder's files follow it. */
+/*
+ * Order paths as if '/' were the lowest byte after the end of the string:
+ * then "a/..." sorts right after "a" (before "a.txt"), so a file that is
+ * also a folder shows as two neighbours.
+ */
 static int
 pathcmp(const void *a, const void *b)
 {
@@ -48,24 +52,30 @@ pathcmp(const void *a, const void *b)
 
 	for (; *p && *p == *q; p++, q++)
 		;
-	return (*p == '/' ? 1 : *p + 1) - (*q == '/' ? 1 : *q + 1);
+	return (*p == '\0' ? 0 : *p == '/' ? 1 : *p + 1) -
+	    (*q == '\0' ? 0 : *q == '/' ? 1 : *q + 1);
 }
 
 static int
 check_collisions(const struct bt_torrent *t, struct bt_err *e)
 {
 	const struct bt_file **v;
-	size_t i;
+	size_t i, n = 0;
 	int r = 0;
 
 	if (t->nfiles < 2)
 		return 0;
 	if ((v = malloc(t->nfiles * sizeof(*v))) == NULL)
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	/*
+	 * BEP 47 padding files are never written, and creators give pads of
+	 * one size the same path (".pad/16384"): they cannot collide.
+	 */
 	for (i = 0; i < t->nfiles; i++)
-		v[i] = &t->files[i];
-	qsort(v, t->nfiles, sizeof(*v), pathcmp);
-	for (i = 0; i + 1 < t->nfiles && r == 0; i++) {
+		if (!t->files[i].pad)
+			v[n++] = &t->files[i];
+	qsort(v, n, sizeof(*v), pathcmp);
+	for (i = 0; i + 1 < n && r == 0; i++) {
 		const char *a = v[i]->path, *b = v[i + 1]->path;
 		size_t la = strlen(a);
 		char esc[512];

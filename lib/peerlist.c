@@ -100,14 +100,22 @@ same(const struct bt_peer_addr *a, const struct bt_peer_addr *b)
 }
 
 int
-bt_peerlist_add(struct bt_peerlist *l, const struct bt_peer_addr *a)
+bt_peerlist_has(const struct bt_peerlist *l, const struct bt_peer_addr *a)
 {
 	size_t i;
 
 	/* Lists are small (tracker answers hold tens of peers). */
 	for (i = 0; i < l->n; i++)
 		if (same(&l->peer[i], a))
-			return 0;
+			return 1;
+	return 0;
+}
+
+int
+bt_peerlist_add(struct bt_peerlist *l, const struct bt_peer_addr *a)
+{
+	if (bt_peerlist_has(l, a))
+		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		struct bt_peer_addr *p = realloc(l->peer, cap * sizeof(*p));
@@ -169,7 +177,8 @@ bt_peerlist_read(struct bt_peerlist *l, FILE *f, size_t max,
 			return -1;
 		}
 		if (l->n >= max) {
-			if (dropped != NULL)
+			/* A duplicate of a kept peer is not a dropped one. */
+			if (dropped != NULL && !bt_peerlist_has(l, &a))
 				(*dropped)++;
 			continue;
 		}

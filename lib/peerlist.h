@@ -42,6 +42,9 @@ int bt_peerlist_read(struct bt_peerlist *l, FILE *f, size_t max,
 /* Parse "ADDRESS PORT" (no newline) into a; -1 with the reason. */
 int bt_peer_parse(const char *line, struct bt_peer_addr *a,
     struct bt_err *e);
+/* 1 if a is in the list already. */
+int bt_peerlist_has(const struct bt_peerlist *l,
+    const struct bt_peer_addr *a);
 /* Add one peer unless already there; 1 added, 0 duplicate, -1 no memory. */
 int bt_peerlist_add(struct bt_peerlist *l, const struct bt_peer_addr *a);
 /* "ADDRESS PORT" of a, into buf (at least 64 bytes). */

@@ -28,7 +28,8 @@ bt_read_file(const char *path, long long max, char **bufp, size_t *lenp,
 				return bt_errf(e, BT_EX_DATAERR, -1,
 				    "file larger than %lld bytes", max);
 			}
-			cap = (size_t)st.st_size + 1;
+			/* Room for the NUL and for read(2) to see EOF. */
+			cap = (size_t)st.st_size + 2;
 		} else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 			close(fd);
 			return bt_errf(e, BT_EX_NOINPUT, -1,
