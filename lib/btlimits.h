@@ -54,4 +54,57 @@
 /* Trackers in an announce-list, all tiers together. */
 #define BT_MAX_TRACKERS		200
 
+/*
+ * JSON (lib/json, bt-decode, bt-encode). Depth: the same as bencode's, so
+ * whatever bt-encode writes bt-decode reads back. One JSON value read by
+ * bt-encode: a piece stream value of BT_SEQ_MAX_VALUE bytes is about twice
+ * that as "hex:" text, plus room for indentation.
+ */
+#define BT_JSON_MAX_DEPTH	BT_BENCODE_MAX_DEPTH
+#define BT_JSON_MAX_VALUE	(2 * BT_SEQ_MAX_VALUE + 16LL * 1024 * 1024)
+
+/*
+ * Peer wire and download engine (lib/wire, lib/swarm, bt-fetch-piece).
+ */
+/*
+ * Longest peer message (its length prefix) we accept. The biggest we
+ * need is a bitfield of BT_MAX_PIECES pieces (512 KiB); libtorrent closes
+ * on over 1 MiB before reading. Over it: close before any allocation.
+ */
+#define BT_WIRE_MAX_MSG		(1024 * 1024 + 16)
+/* Block length we ask for: 16 KiB, what every client serves (BEP 3). */
+#define BT_BLOCK_LEN		16384
+/*
+ * Bytes of piece buffers in flight (being received, or held for order by
+ * --sequential). It bounds the engine's memory whatever the torrent's
+ * size; at least two pieces are always allowed, so that 64 MiB pieces
+ * still download.
+ */
+#define BT_SWARM_MAX_INFLIGHT	(32L * 1024 * 1024)
+/*
+ * Requests outstanding per peer: the pipeline depth follows the peer's
+ * rate (about one second of its data) between these bounds. 16 blocks
+ * keep a slow link busy; 256 (4 MiB) fill a fast local one.
+ */
+#define BT_SWARM_MIN_QUEUE	16
+#define BT_SWARM_MAX_QUEUE	256
+/* Connections open at once; more listed peers wait for a free slot. */
+#define BT_SWARM_MAX_CONNS	64
+/* Peers read from a peer list; the rest are ignored (and counted). */
+#define BT_SWARM_MAX_PEERS	10000
+/* Pieces that failed their SHA-1 with one peer alone as the source. */
+#define BT_SWARM_BAN_HASHFAILS	3
+/* Blocks never asked for, at a wrong offset or of a wrong length. */
+#define BT_SWARM_BAN_BADBLOCKS	16
+/* Timeouts in milliseconds (bt-fetch-piece has options to shorten them). */
+#define BT_SWARM_CONNECT_MS	10000	/* TCP connect */
+#define BT_SWARM_HANDSHAKE_MS	10000	/* handshake after connect */
+#define BT_SWARM_IDLE_MS	120000	/* no block while interested */
+#define BT_SWARM_SNUB_MS	20000	/* requests unanswered: snubbed */
+#define BT_SWARM_KEEPALIVE_MS	90000	/* we send keep-alive after */
+/* Socket receive buffer asked for (the kernel may give less). */
+#define BT_SWARM_SOCK_RCVBUF	(4 * 1024 * 1024)
+/* Pipe buffer asked for stdout when it is a pipe (F_SETPIPE_SZ). */
+#define BT_PIPE_BUF		(1024 * 1024)
+
 #endif
