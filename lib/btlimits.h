@@ -107,4 +107,19 @@
 /* Pipe buffer asked for stdout when it is a pipe (F_SETPIPE_SZ). */
 #define BT_PIPE_BUF		(1024 * 1024)
 
+/*
+ * lib/store (bt-verify, bt-assemble). Descriptors kept open while pieces
+ * arrive in any order: enough for the files a few pieces span, far below
+ * the usual 1024 RLIMIT_NOFILE.
+ */
+#define BT_STORE_MAX_OPEN	64
+/*
+ * bt-verify reads the data in batches of whole pieces of about this many
+ * bytes per thread: large sequential reads, as fast as the page cache
+ * gives (1-4 MiB is where the gain levels off).
+ */
+#define BT_VERIFY_BUF		(4L * 1024 * 1024)
+/* Hashing threads of bt-verify: one a core, at most this many. */
+#define BT_VERIFY_MAX_THREADS	16
+
 #endif

@@ -1,0 +1,92 @@
+/*
+ * The pieces of a torrent <-> its files under a folder DIR.
+ *
+ * Paths come from lib/metainfo (already checked against the safe-path
+ * policy), and every open walks them one component at a time from a file
+ * descriptor of DIR with O_NOFOLLOW (O_DIRECTORY for folders): a symbolic
+ * link planted in DIR is never followed, so nothing outside DIR is read or
+ * written.
+ *
+ * Temporary names: a file is written as "NAME.part" beside its real name
+ * until every piece touching it has been written and verified; then it is
+ * fdatasync'ed and renamed to NAME. A file found under its real name is
+ * used as it is (data from an earlier run, or another client's). Readers
+ * (bt_store_verify) look for NAME, then NAME.part, so resume works.
+ * BEP 47 pad files are never written; they read as zeros. Existing data is
+ * never truncated.
+ */
+#ifndef BT_STORE_H
+#define BT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "metainfo.h"
+
+#define BT_STORE_PART	".part"
+
+/* What bt_store_verify finds for one piece. */
+enum { BT_PIECE_MISSING = 0, BT_PIECE_BAD = 1, BT_PIECE_GOOD = 2 };
+
+struct bt_store_file {
+	int fd;			/* cached descriptor, or -1 */
+	int writable;		/* fd is open O_RDWR */
+	int temp;		/* fd is NAME.part (not yet renamed) */
+	uint32_t pending;	/* pieces touching it not yet known good */
+};
+
+/* A torrent's files opened for writing (bt-assemble). */
+struct bt_store {
+	const struct bt_torrent *t;	/* not owned */
+	int dirfd;
+	uint8_t *good;		/* per piece: verified in this run */
+	struct bt_store_file *f;
+	size_t *ring;		/* indices of files with an open fd */
+	size_t nring, ringpos;
+	uint8_t *buf;		/* one piece, for bt_store_finish */
+	uint32_t nwritten, nbad;	/* pieces written / refused */
+	size_t nrenamed;	/* files given their real name */
+};
+
+/*
+ * Open DIR for writing t's files (DIR is created if missing; its parents
+ * are not). Errors: BT_EX_IOERR (cannot create or open DIR), BT_EX_DATAERR
+ * (a file's path is another's temporary name).
+ */
+int bt_store_open(struct bt_store *s, const struct bt_torrent *t,
+    const char *dir, struct bt_err *e);
+/*
+ * Check piece index's SHA-1 and, if it matches, write it at its offsets,
+ * renaming every file it completes. Returns 1 written, 0 SHA-1 mismatch
+ * (nothing written), -1 on error (BT_EX_IOERR: disk full, read-only, a
+ * symbolic link or a non-regular file in the way).
+ */
+int bt_store_put(struct bt_store *s, uint32_t index, const void *data,
+    size_t len, struct bt_err *e);
+/*
+ * End of a run: files still under their temporary name whose remaining
+ * pieces verify on disk (from an earlier run) are renamed; zero-length
+ * files are created. Returns 0 or -1.
+ */
+int bt_store_finish(struct bt_store *s, struct bt_err *e);
+/* 1 if file i is present under its real name (after bt_store_finish). */
+int bt_store_file_done(struct bt_store *s, size_t i);
+void bt_store_close(struct bt_store *s);
+
+/*
+ * Recheck t's data under dir, on nthreads threads (disjoint piece ranges,
+ * large sequential reads). state[npieces] receives BT_PIECE_*: missing when
+ * a file is absent, shorter than needed, or the piece's part of it is a
+ * hole (never written); bad when present but the SHA-1 differs. A missing
+ * DIR means every piece is missing. Returns 0, or -1 on a read error
+ * (BT_EX_IOERR) or a DIR that is not a folder (BT_EX_NOINPUT).
+ */
+int bt_store_verify(const struct bt_torrent *t, const char *dir,
+    int nthreads, uint8_t *state, struct bt_err *e);
+
+/* The pieces first..last that hold bytes of file i (length > 0). */
+void bt_file_pieces(const struct bt_torrent *t, size_t i, uint32_t *first,
+    uint32_t *last);
+
+#endif
