@@ -122,4 +122,48 @@
 /* Hashing threads of bt-verify: one a core, at most this many. */
 #define BT_VERIFY_MAX_THREADS	16
 
+/*
+ * lib/tracker (bt-announce, bt-peers). A tracker answer is at most
+ * 1 MiB, as libtorrent allows: 50 peers in compact form take 300 bytes,
+ * so only a broken or hostile tracker comes near it.
+ */
+#define BT_TRACKER_MAX_ANSWER	(1024 * 1024)
+/* HTTP redirects followed: a few for load balancers, then a loop. */
+#define BT_TRACKER_MAX_REDIRECTS	5
+/*
+ * Peers kept from one answer; more are dropped and counted. Trackers give
+ * 50 by default and rarely more than 200; the peer list is deduplicated
+ * by a linear search, so this also bounds that work.
+ */
+#define BT_TRACKER_MAX_PEERS	10000
+/* Peers asked for (numwant) unless told: what most trackers give anyway. */
+#define BT_TRACKER_NUMWANT	50
+/* Bytes of a tracker URL; browsers and servers stop near 2-8 KiB. */
+#define BT_TRACKER_MAX_URL	4096
+/* Host names (RFC 1035: 253) and dictionary-model "ip" values. */
+#define BT_TRACKER_MAX_HOST	255
+/* Bytes of a tracker's failure or warning text shown to the user. */
+#define BT_TRACKER_MAX_TEXT	200
+/*
+ * Seconds: BEP 15's first wait for a UDP reply (doubled at each
+ * retransmission), and the HTTP connect limit. A whole HTTP request may
+ * take BT_HTTP_TOTAL_FACTOR times as long (libtorrent: 10 s receive).
+ */
+#define BT_TRACKER_TIMEOUT	15
+#define BT_HTTP_TOTAL_FACTOR	2
+/*
+ * UDP retransmissions. BEP 15 goes up to n = 8 (over an hour in all);
+ * a command line tool stops after 15 + 30 + 60 s by default, and allows
+ * BEP 15's full count when asked.
+ */
+#define BT_UDP_RETRIES		2
+#define BT_UDP_MAX_RETRIES	8
+/* Seconds a UDP connection id stays good (BEP 15: one minute). */
+#define BT_UDP_CONNID_LIFETIME	60
+/* A UDP datagram is at most 65,507 bytes of payload over IPv4. */
+#define BT_UDP_MAX_PACKET	65536
+/* What bt says it is in HTTP requests, and its peer id prefix. */
+#define BT_USER_AGENT		"bt/0.1"
+#define BT_PEER_ID_PREFIX	"-BT0001-"
+
 #endif
