@@ -1,0 +1,806 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "btlimits.h"
+#include "sha1.h"
+#include "store.h"
+#include "util.h"
+
+/* What open_parent and open_data return when the data is not there. */
+#define MISSING	(-2)
+
+static const char *
+esc(const char *p, char *buf, size_t n)
+{
+	return bt_escape(p, strlen(p), buf, n);
+}
+
+static int
+ioerr(struct bt_err *e, const char *path, const char *what, int err)
+{
+	char b[512];
+
+	return bt_errf(e, BT_EX_IOERR, -1, "%s: %s%s%s", esc(path, b,
+	    sizeof(b)), what ? what : "", what ? ": " : "", strerror(err));
+}
+
+/*
+ * The folder holding path, walked from root one component at a time,
+ * never through a symbolic link; folders are made when create is set.
+ * Returns a new descriptor with *base at the last component, MISSING when
+ * a folder is absent (and create is not set), or -1.
+ */
+static int
+open_parent(int root, const char *path, int create, const char **base,
+    struct bt_err *e)
+{
+	char comp[BT_MAX_NAME_BYTES + 1];
+	const char *p = path, *slash;
+	int fd;
+
+	if ((fd = fcntl(root, F_DUPFD_CLOEXEC, 0)) < 0)
+		return ioerr(e, path, NULL, errno);
+	while ((slash = strchr(p, '/')) != NULL) {
+		size_t n = (size_t)(slash - p);
+		int next, again = create;
+
+		if (n > BT_MAX_NAME_BYTES) {
+			close(fd);
+			return ioerr(e, path, NULL, ENAMETOOLONG);
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		for (;;) {
+			next = openat(fd, comp, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (next >= 0 || errno != ENOENT || !again)
+				break;
+			again = 0;
+			if (mkdirat(fd, comp, 0777) < 0 && errno != EEXIST) {
+				int err = errno;
+
+				close(fd);
+				return ioerr(e, path, "cannot make a folder",
+				    err);
+			}
+		}
+		if (next < 0) {
+			int err = errno;
+
+			close(fd);
+			if (err == ENOENT)
+				return MISSING;
+			if (err == ELOOP || err == ENOTDIR)
+				return bt_errf(e, BT_EX_IOERR, -1, "%s: '%s' is "
+				    "a symbolic link or not a folder: not "
+				    "followed", esc(path, (char[512]){0}, 512),
+				    esc(comp, (char[512]){0}, 512));
+			return ioerr(e, path, NULL, err);
+		}
+		close(fd);
+		fd = next;
+		p = slash + 1;
+	}
+	*base = p;
+	return fd;
+}
+
+/*
+ * Open file i's data: NAME if present, else NAME.part (created when create
+ * is set). Sets *temp and *size. Returns the descriptor, MISSING, or -1.
+ */
+static int
+open_data(int root, const struct bt_file *f, int create, int writable,
+    int *temp, int64_t *size, struct bt_err *e)
+{
+	char part[BT_MAX_NAME_BYTES + sizeof(BT_STORE_PART)];
+	const char *base;
+	int pfd, fd, fl, err;
+	struct stat st;
+
+	pfd = open_parent(root, f->path, create, &base, e);
+	if (pfd < 0)
+		return pfd;
+	fl = (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC;
+	*temp = 0;
+	fd = openat(pfd, base, fl);
+	if (fd < 0 && errno == ENOENT) {
+		*temp = 1;
+		snprintf(part, sizeof(part), "%s%s", base, BT_STORE_PART);
+		if (strlen(base) + strlen(BT_STORE_PART) > BT_MAX_NAME_BYTES)
+			errno = ENAMETOOLONG;
+		else
+			fd = openat(pfd, part, fl | (create ? O_CREAT : 0),
+			    0666);
+	}
+	err = errno;
+	close(pfd);
+	if (fd < 0) {
+		if (err == ENOENT)
+			return MISSING;
+		if (err == ELOOP)
+			return bt_errf(e, BT_EX_IOERR, -1, "%s%s: is a symbolic "
+			    "link: not followed", esc(f->path, (char[512]){0},
+			    512), *temp ? BT_STORE_PART : "");
+		return ioerr(e, f->path, NULL, err);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return bt_errf(e, BT_EX_IOERR, -1, "%s%s: not a regular file",
+		    esc(f->path, (char[512]){0}, 512),
+		    *temp ? BT_STORE_PART : "");
+	}
+	*size = st.st_size;
+	return fd;
+}
+
+static ssize_t
+pread_all(int fd, void *buf, size_t n, int64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got,
+		    (off_t)(off + (int64_t)got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static int
+pwrite_all(int fd, const void *buf, size_t n, int64_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = pwrite(fd, (const char *)buf + done, n - done,
+		    (off_t)(off + (int64_t)done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/* The first file holding the byte at off (zero-length files skipped). */
+static size_t
+file_at(const struct bt_torrent *t, int64_t off)
+{
+	size_t lo = 0, hi = t->nfiles;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct bt_file *f = &t->files[mid];
+
+		if (f->offset + f->length <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void
+bt_file_pieces(const struct bt_torrent *t, size_t i, uint32_t *first,
+    uint32_t *last)
+{
+	const struct bt_file *f = &t->files[i];
+
+	*first = (uint32_t)(f->offset / t->piece_length);
+	*last = f->length > 0 ?
+	    (uint32_t)((f->offset + f->length - 1) / t->piece_length) :
+	    *first;
+}
+
+static int
+pathcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* No file may be named as another's temporary name. */
+static int
+check_part_names(const struct bt_torrent *t, struct bt_err *e)
+{
+	char **v, key[BT_MAX_PATH_BYTES + sizeof(BT_STORE_PART)];
+	char b1[512], b2[512];
+	size_t i;
+	int r = 0;
+
+	if (t->nfiles < 2)
+		return 0;
+	if ((v = malloc(t->nfiles * sizeof(*v))) == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	for (i = 0; i < t->nfiles; i++)
+		v[i] = t->files[i].path;
+	qsort(v, t->nfiles, sizeof(*v), pathcmp);
+	for (i = 0; i < t->nfiles && r == 0; i++) {
+		char *k = key, **hit;
+
+		snprintf(key, sizeof(key), "%s%s", v[i], BT_STORE_PART);
+		hit = bsearch(&k, v, t->nfiles, sizeof(*v), pathcmp);
+		if (hit != NULL)
+			r = bt_errf(e, BT_EX_DATAERR, -1, "file '%s' has the "
+			    "temporary name of file '%s'", esc(*hit, b1,
+			    sizeof(b1)), esc(v[i], b2, sizeof(b2)));
+	}
+	free(v);
+	return r;
+}
+
+static int
+open_dir(const char *dir, int create, struct bt_err *e)
+{
+	int fd;
+
+	if (create && mkdir(dir, 0777) < 0 && errno != EEXIST)
+		return ioerr(e, dir, "cannot make the folder", errno);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && !create)
+		return MISSING;
+	if (fd < 0)
+		return bt_errf(e, create ? BT_EX_IOERR : BT_EX_NOINPUT, -1,
+		    "%s", strerror(errno));
+	return fd;
+}
+
+int
+bt_store_open(struct bt_store *s, const struct bt_torrent *t,
+    const char *dir, struct bt_err *e)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->t = t;
+	s->dirfd = -1;
+	if (check_part_names(t, e) < 0)
+		return -1;
+	s->good = calloc(t->npieces, 1);
+	s->f = calloc(t->nfiles, sizeof(*s->f));
+	s->ring = calloc(BT_STORE_MAX_OPEN, sizeof(*s->ring));
+	s->buf = malloc((size_t)t->piece_length);
+	if (s->good == NULL || s->f == NULL || s->ring == NULL ||
+	    s->buf == NULL) {
+		bt_store_close(s);
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	}
+	for (i = 0; i < t->nfiles; i++) {
+		const struct bt_file *f = &t->files[i];
+		uint32_t a, b;
+
+		s->f[i].fd = -1;
+		if (f->pad || f->length == 0)
+			continue;
+		bt_file_pieces(t, i, &a, &b);
+		s->f[i].pending = b - a + 1;
+	}
+	if ((s->dirfd = open_dir(dir, 1, e)) < 0) {
+		bt_store_close(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_fd(struct bt_store *s, size_t i)
+{
+	if (s->f[i].fd >= 0)
+		close(s->f[i].fd);
+	s->f[i].fd = -1;
+}
+
+/* File i's descriptor, from the cache or opened; MISSING or -1. */
+static int
+get_fd(struct bt_store *s, size_t i, int create, struct bt_err *e)
+{
+	struct bt_store_file *sf = &s->f[i];
+	int64_t size;
+	int fd, temp;
+
+	if (sf->fd >= 0 && (sf->writable || !create))
+		return sf->fd;
+	if (sf->fd >= 0)
+		close_fd(s, i);		/* reopen read-write */
+	fd = open_data(s->dirfd, &s->t->files[i], create, create, &temp,
+	    &size, e);
+	if (fd < 0)
+		return fd;
+	if (s->nring == BT_STORE_MAX_OPEN) {
+		size_t old = s->ring[s->ringpos];
+
+		if (old != i)
+			close_fd(s, old);
+		s->ring[s->ringpos] = i;
+		s->ringpos = (s->ringpos + 1) % BT_STORE_MAX_OPEN;
+	} else
+		s->ring[s->nring++] = i;
+	sf->fd = fd;
+	sf->writable = create;
+	sf->temp = temp;
+	return fd;
+}
+
+/* Every piece of file i is in and verified: give it its real name. */
+static int
+complete_file(struct bt_store *s, size_t i, struct bt_err *e)
+{
+	const struct bt_file *f = &s->t->files[i];
+	char part[BT_MAX_NAME_BYTES + sizeof(BT_STORE_PART)];
+	const char *base;
+	int fd, pfd, r;
+
+	if ((fd = get_fd(s, i, 0, e)) == MISSING)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "%s: vanished",
+		    esc(f->path, (char[512]){0}, 512));
+	if (fd < 0)
+		return -1;
+	if (!s->f[i].temp)
+		return 0;
+	/* The data reaches the disk before the name says it is complete. */
+	if (fdatasync(fd) < 0)
+		return ioerr(e, f->path, "fdatasync", errno);
+	if ((pfd = open_parent(s->dirfd, f->path, 0, &base, e)) < 0)
+		return pfd == MISSING ? ioerr(e, f->path, NULL, ENOENT) : -1;
+	snprintf(part, sizeof(part), "%s%s", base, BT_STORE_PART);
+	r = renameat(pfd, part, pfd, base);
+	if (r < 0) {
+		int err = errno;
+
+		close(pfd);
+		return ioerr(e, f->path, "rename", err);
+	}
+	close(pfd);
+	s->f[i].temp = 0;
+	s->nrenamed++;
+	return 0;
+}
+
+static int
+mark_good(struct bt_store *s, uint32_t index, struct bt_err *e)
+{
+	const struct bt_torrent *t = s->t;
+	int64_t off = (int64_t)index * t->piece_length;
+	int64_t end = off + bt_piece_size(t, index);
+	size_t i;
+
+	if (s->good[index])
+		return 0;
+	s->good[index] = 1;
+	for (i = file_at(t, off); i < t->nfiles &&
+	    t->files[i].offset < end; i++) {
+		if (t->files[i].pad || t->files[i].length == 0)
+			continue;
+		if (--s->f[i].pending == 0 && complete_file(s, i, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+bt_store_put(struct bt_store *s, uint32_t index, const void *data,
+    size_t len, struct bt_err *e)
+{
+	const struct bt_torrent *t = s->t;
+	int64_t off = (int64_t)index * t->piece_length, end;
+	uint8_t h[BT_SHA1_LEN];
+	size_t i;
+
+	if (index >= t->npieces || (int64_t)len != bt_piece_size(t, index))
+		return bt_errf(e, BT_EX_DATAERR, -1, "piece %u: wrong index "
+		    "or length", index);
+	bt_sha1(data, len, h);
+	if (memcmp(h, bt_piece_hash(t, index), BT_SHA1_LEN) != 0) {
+		s->nbad++;
+		return 0;
+	}
+	end = off + (int64_t)len;
+	for (i = file_at(t, off); i < t->nfiles &&
+	    t->files[i].offset < end; i++) {
+		const struct bt_file *f = &t->files[i];
+		int64_t a = off > f->offset ? off : f->offset;
+		int64_t b = end < f->offset + f->length ? end :
+		    f->offset + f->length;
+		int fd;
+
+		if (f->pad || f->length == 0)
+			continue;
+		if ((fd = get_fd(s, i, 1, e)) < 0)
+			return fd == MISSING ? ioerr(e, f->path, NULL,
+			    ENOENT) : -1;
+		if (pwrite_all(fd, (const char *)data + (a - off),
+		    (size_t)(b - a), a - f->offset) < 0)
+			return ioerr(e, f->path, "write", errno);
+	}
+	s->nwritten++;
+	if (mark_good(s, index, e) < 0)
+		return -1;
+	return 1;
+}
+
+/* Read piece index from disk into s->buf: 1, or 0 when not all there. */
+static int
+read_piece(struct bt_store *s, uint32_t index, struct bt_err *e)
+{
+	const struct bt_torrent *t = s->t;
+	int64_t off = (int64_t)index * t->piece_length;
+	int64_t end = off + bt_piece_size(t, index);
+	size_t i;
+
+	for (i = file_at(t, off); i < t->nfiles &&
+	    t->files[i].offset < end; i++) {
+		const struct bt_file *f = &t->files[i];
+		int64_t a = off > f->offset ? off : f->offset;
+		int64_t b = end < f->offset + f->length ? end :
+		    f->offset + f->length;
+		ssize_t r;
+		int fd;
+
+		if (f->length == 0)
+			continue;
+		if (f->pad) {
+			memset(s->buf + (a - off), 0, (size_t)(b - a));
+			continue;
+		}
+		if ((fd = get_fd(s, i, 0, e)) == MISSING)
+			return 0;
+		if (fd < 0)
+			return -1;
+		r = pread_all(fd, s->buf + (a - off), (size_t)(b - a),
+		    a - f->offset);
+		if (r < 0)
+			return ioerr(e, f->path, "read", errno);
+		if (r < b - a)
+			return 0;
+	}
+	return 1;
+}
+
+int
+bt_store_finish(struct bt_store *s, struct bt_err *e)
+{
+	const struct bt_torrent *t = s->t;
+	size_t i;
+
+	for (i = 0; i < t->nfiles; i++) {
+		const struct bt_file *f = &t->files[i];
+		uint32_t a, b, p;
+		struct stat st;
+		int fd;
+
+		if (f->pad || f->length == 0 || s->f[i].pending == 0)
+			continue;
+		if ((fd = get_fd(s, i, 0, e)) == MISSING)
+			continue;
+		if (fd < 0)
+			return -1;
+		if (!s->f[i].temp)
+			continue;
+		if (fstat(fd, &st) < 0)
+			return ioerr(e, f->path, NULL, errno);
+		if (st.st_size < f->length)
+			continue;
+		bt_file_pieces(t, i, &a, &b);
+		for (p = a; p <= b && s->f[i].pending > 0; p++) {
+			uint8_t h[BT_SHA1_LEN];
+			int r;
+
+			if (s->good[p])
+				continue;
+			if ((r = read_piece(s, p, e)) < 0)
+				return -1;
+			if (r == 0)
+				break;
+			bt_sha1(s->buf, (size_t)bt_piece_size(t, p), h);
+			if (memcmp(h, bt_piece_hash(t, p), BT_SHA1_LEN) != 0)
+				break;
+			if (mark_good(s, p, e) < 0)
+				return -1;
+		}
+	}
+	/* Zero-length files hold no piece: they are complete at once. */
+	for (i = 0; i < t->nfiles; i++) {
+		const struct bt_file *f = &t->files[i];
+		const char *base;
+		int pfd, fd;
+
+		if (f->pad || f->length != 0)
+			continue;
+		if ((pfd = open_parent(s->dirfd, f->path, 1, &base, e)) < 0)
+			return -1;
+		fd = openat(pfd, base, O_WRONLY | O_CREAT | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC, 0666);
+		if (fd < 0) {
+			int err = errno;
+
+			close(pfd);
+			if (err == ELOOP)
+				return bt_errf(e, BT_EX_IOERR, -1, "%s: is a "
+				    "symbolic link: not followed", esc(f->path,
+				    (char[512]){0}, 512));
+			return ioerr(e, f->path, NULL, err);
+		}
+		close(fd);
+		close(pfd);
+	}
+	return 0;
+}
+
+int
+bt_store_file_done(struct bt_store *s, size_t i)
+{
+	const struct bt_file *f = &s->t->files[i];
+	const char *base;
+	struct stat st;
+	int pfd, r;
+
+	if (f->pad)
+		return 0;
+	if (s->f[i].fd >= 0 && f->length > 0)
+		return !s->f[i].temp;
+	if ((pfd = open_parent(s->dirfd, f->path, 0, &base, NULL)) < 0)
+		return 0;
+	r = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode);
+	close(pfd);
+	return r;
+}
+
+void
+bt_store_close(struct bt_store *s)
+{
+	size_t i;
+
+	if (s->f != NULL)
+		for (i = 0; i < s->t->nfiles; i++)
+			close_fd(s, i);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	free(s->good);
+	free(s->f);
+	free(s->ring);
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+	s->dirfd = -1;
+}
+
+/* bt_store_verify: each thread checks pieces [first, end). */
+struct vjob {
+	const struct bt_torrent *t;
+	int root;
+	uint32_t first, end;
+	uint8_t *state;
+	int failed;
+	struct bt_err err;
+};
+
+/*
+ * Holes are found in file-system blocks, and pieces seldom start on a
+ * block in a multi-file torrent: a piece whose part of a file is a hole
+ * but for the blocks it shares with its neighbours was never written.
+ */
+#define HOLE_BLOCK	4096
+
+/*
+ * Mark missing the pieces whose part in [lo, hi) meets [a, b); with hole
+ * set, only those whose part lies inside it (block-aligned from the file's
+ * start fbase): a piece half written is bad, not missing.
+ */
+static void
+mark_missing(const struct bt_torrent *t, uint8_t *state, int64_t lo,
+    int64_t hi, int64_t a, int64_t b, int hole, int64_t fbase)
+{
+	int64_t pl = t->piece_length;
+	uint32_t p;
+
+	if (a < lo)
+		a = lo;
+	if (b > hi)
+		b = hi;
+	if (a >= b)
+		return;
+	for (p = (uint32_t)(a / pl); (int64_t)p * pl < b; p++) {
+		int64_t ps = (int64_t)p * pl, pe = ps + pl, as, ae;
+
+		if (ps < lo)
+			ps = lo;
+		if (pe > hi)
+			pe = hi;
+		as = fbase + ((ps - fbase + HOLE_BLOCK - 1) / HOLE_BLOCK) *
+		    HOLE_BLOCK;
+		ae = fbase + ((pe - fbase) / HOLE_BLOCK) * HOLE_BLOCK;
+		if (as < ae) {
+			ps = as;
+			pe = ae;
+		}
+		if (!hole || (ps >= a && pe <= b))
+			state[p] = BT_PIECE_MISSING;
+	}
+}
+
+/* Mark the pieces of [lo, hi) (file bytes at rel) that lie in holes. */
+static void
+mark_holes(const struct bt_torrent *t, uint8_t *state, int fd, int64_t lo,
+    int64_t hi, int64_t rel)
+{
+	int64_t cur = rel, stop = rel + (hi - lo), fbase = lo - rel;
+
+	while (cur < stop) {
+		off_t d = lseek(fd, (off_t)cur, SEEK_DATA), h;
+
+		if (d < 0) {
+			if (errno == ENXIO)
+				mark_missing(t, state, lo, hi, lo + (cur - rel),
+				    hi, 1, fbase);
+			return;
+		}
+		if (d > cur)
+			mark_missing(t, state, lo, hi, lo + (cur - rel),
+			    lo + (d - rel), 1, fbase);
+		if ((h = lseek(fd, d, SEEK_HOLE)) < 0 || h <= d)
+			return;
+		cur = h;
+	}
+}
+
+static void *
+verify_range(void *arg)
+{
+	struct vjob *j = arg;
+	const struct bt_torrent *t = j->t;
+	int64_t pl = t->piece_length, cursize = 0;
+	size_t k = (size_t)(BT_VERIFY_BUF / pl), cur = (size_t)-1;
+	uint8_t *buf;
+	uint32_t p, q;
+	int curfd = MISSING;
+
+	if (k == 0)
+		k = 1;
+	if ((buf = malloc(k * (size_t)pl)) == NULL) {
+		j->failed = 1;
+		bt_errf(&j->err, BT_EX_SOFTWARE, -1, "out of memory");
+		return NULL;
+	}
+	for (p = j->first; p < j->end; p += (uint32_t)k) {
+		uint32_t pe = j->end - p > k ? p + (uint32_t)k : j->end;
+		int64_t off = (int64_t)p * pl, lim = (int64_t)pe * pl;
+		int64_t pos = off;
+		size_t i;
+
+		if (lim > t->total_length)
+			lim = t->total_length;
+		for (q = p; q < pe; q++)
+			j->state[q] = BT_PIECE_BAD;	/* until hashed */
+		for (i = file_at(t, off); pos < lim && i < t->nfiles; i++) {
+			const struct bt_file *f = &t->files[i];
+			int64_t se = f->offset + f->length, rel, avail;
+			ssize_t r;
+			int temp;
+
+			if (f->length == 0)
+				continue;
+			if (se > lim)
+				se = lim;
+			rel = pos - f->offset;
+			if (f->pad) {
+				memset(buf + (pos - off), 0, (size_t)(se - pos));
+				pos = se;
+				continue;
+			}
+			if (cur != i) {
+				if (curfd >= 0)
+					close(curfd);
+				cur = i;
+				curfd = open_data(j->root, f, 0, 0, &temp,
+				    &cursize, NULL);
+				if (curfd >= 0)
+					posix_fadvise(curfd, 0, 0,
+					    POSIX_FADV_SEQUENTIAL);
+			}
+			if (curfd < 0) {
+				/* Absent, a symbolic link, not a file. */
+				mark_missing(t, j->state, pos, se, pos, se, 0, 0);
+				pos = se;
+				continue;
+			}
+			avail = cursize - rel;
+			if (avail > se - pos)
+				avail = se - pos;
+			if (avail < 0)
+				avail = 0;
+			r = pread_all(curfd, buf + (pos - off), (size_t)avail,
+			    rel);
+			if (r < 0) {
+				j->failed = 1;
+				ioerr(&j->err, f->path, "read", errno);
+				goto out;
+			}
+			if (r < se - pos)
+				mark_missing(t, j->state, pos, se, pos + r, se,
+				    0, 0);
+			mark_holes(t, j->state, curfd, pos, pos + r, rel);
+			pos = se;
+		}
+		for (q = p; q < pe; q++) {
+			uint8_t h[BT_SHA1_LEN];
+			int64_t qo = (int64_t)(q - p) * pl;
+
+			if (j->state[q] == BT_PIECE_MISSING)
+				continue;
+			bt_sha1(buf + qo, (size_t)bt_piece_size(t, q), h);
+			if (memcmp(h, bt_piece_hash(t, q), BT_SHA1_LEN) == 0)
+				j->state[q] = BT_PIECE_GOOD;
+		}
+	}
+out:
+	if (curfd >= 0)
+		close(curfd);
+	free(buf);
+	return NULL;
+}
+
+int
+bt_store_verify(const struct bt_torrent *t, const char *dir, int nthreads,
+    uint8_t *state, struct bt_err *e)
+{
+	struct vjob job[BT_VERIFY_MAX_THREADS];
+	pthread_t tid[BT_VERIFY_MAX_THREADS];
+	int root, n, i, started = 0, r = 0;
+
+	if (check_part_names(t, e) < 0)
+		return -1;
+	if ((root = open_dir(dir, 0, e)) == MISSING) {
+		memset(state, BT_PIECE_MISSING, t->npieces);
+		return 0;
+	}
+	if (root < 0)
+		return -1;
+	n = nthreads < 1 ? 1 : nthreads;
+	if (n > BT_VERIFY_MAX_THREADS)
+		n = BT_VERIFY_MAX_THREADS;
+	if ((uint32_t)n > t->npieces)
+		n = (int)t->npieces;
+	for (i = 0; i < n; i++) {
+		memset(&job[i], 0, sizeof(job[i]));
+		job[i].t = t;
+		job[i].root = root;
+		job[i].state = state;
+		job[i].first = (uint32_t)((uint64_t)t->npieces * i / n);
+		job[i].end = (uint32_t)((uint64_t)t->npieces * (i + 1) / n);
+	}
+	/* Thread 0 is this one; if a thread cannot start, we do its part. */
+	for (i = 1; i < n; i++) {
+		if (pthread_create(&tid[i], NULL, verify_range, &job[i]) != 0)
+			break;
+		started = i;
+	}
+	verify_range(&job[0]);
+	for (i = started + 1; i < n; i++)
+		verify_range(&job[i]);
+	for (i = 1; i <= started; i++)
+		pthread_join(tid[i], NULL);
+	for (i = 0; i < n && r == 0; i++)
+		if (job[i].failed) {
+			if (e != NULL)
+				*e = job[i].err;
+			r = -1;
+		}
+	close(root);
+	return r;
+}
