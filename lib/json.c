@@ -398,6 +398,8 @@ read_escape(struct bt_json_reader *r, struct bt_err *e)
 	struct pos at = here(r);
 	int c = peekc(r);
 	long hi, lo;
+
+	at.col--;		/* name the backslash */
 	char ch;
 
 	if (c < 0)
