@@ -1,0 +1,1406 @@
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "btlimits.h"
+#include "sha1.h"
+#include "swarm.h"
+#include "wire.h"
+
+/* Peers requesting one block at once in endgame. */
+#define ENDGAME_MAX_REQ	3
+/* Request slots per peer: live ones plus cancelled ones still in flight. */
+#define QCAP		(2 * BT_SWARM_MAX_QUEUE)
+/* Pipeline depth before the first rate estimate. */
+#define QUEUE_START	64
+/* Bytes read from one peer per wakeup, so one fast peer cannot starve. */
+#define READ_BUDGET	(1024 * 1024)
+/* Small-message buffer; a piece's header is followed by its block. */
+#define HBUF		32
+/* Out buffer: a full pipeline of requests and cancels, and a little. */
+#define OUTCAP		(QCAP * 17 + 256)
+/* Pieces active at once, whatever the piece length. */
+#define MAX_ACTIVE	4096
+#define NO_PIECE	0xffff
+
+enum peer_state {
+	PS_WAITING,		/* not tried yet */
+	PS_CONNECTING,
+	PS_HANDSHAKE,		/* ours sent, theirs arriving */
+	PS_ACTIVE,
+	PS_CLOSED,
+};
+
+enum { R_HEAD, R_BODY };
+enum { BODY_SKIP, BODY_BLOCK, BODY_BITFIELD };
+enum { Q_LIVE, Q_CANCELLED, Q_DONE };
+enum { B_FREE, B_REQ, B_RECV, B_DONE };
+enum { P_SKIP, P_WANTED, P_ACTIVE, P_DONE };
+
+struct req {
+	uint32_t index, begin, len;
+	uint8_t st;
+};
+
+struct piece {
+	uint32_t index, len, nblocks;
+	uint8_t *buf;
+	uint8_t *bst;		/* block states */
+	uint8_t *bnreq;		/* live requests for the block */
+	int32_t *bfrom;		/* peer that delivered it (or receives it) */
+	uint32_t nfree, ndone;
+	int owner;		/* peer that started it, or -1 */
+	int solo;		/* failed once: one peer fetches it all */
+	int held;		/* verified, waiting for its turn */
+};
+
+struct peer {
+	int id;
+	struct bt_peer_addr addr;
+	char name[64];
+	int fd, state;
+	long long t_state, t_block, t_sent;
+	/* handshake */
+	uint8_t hs[BT_WIRE_HANDSHAKE_LEN];
+	size_t hslen;
+	/* messages */
+	uint8_t hdr[HBUF];
+	size_t hlen;
+	int rmode, body_kind;
+	uint8_t *body;		/* NULL: skip into the scratch buffer */
+	size_t bodylen, bodygot;
+	uint32_t bpiece, bblock;	/* the block being received */
+	/* what it has */
+	uint8_t *have;
+	int seed, saw_avail, choking, interested;
+	/* requests */
+	struct req q[QCAP];
+	unsigned qhead, qn, qlive, depth;
+	int snubbed;
+	/* figures */
+	uint64_t bytes, win_bytes;
+	double rate;
+	int hashfails, badblocks, served;
+	/* out */
+	uint8_t out[OUTCAP];
+	size_t outlen;
+	int pollout;
+};
+
+struct swarm {
+	const struct bt_swarm_conf *c;
+	const struct bt_torrent *t;
+	struct bt_err *e;
+	int ep;
+	uint8_t our_id[BT_WIRE_PEER_ID_LEN];
+	uint8_t handshake[BT_WIRE_HANDSHAKE_LEN];
+	long long start, now, t_tick, t_sec;
+	int connect_ms, handshake_ms, idle_ms, snub_ms;
+
+	struct peer **peer;
+	size_t npeer, next_try;
+	unsigned nconn;		/* connecting, handshaking or active */
+
+	uint32_t npieces;
+	uint8_t *pstate;
+	uint16_t *avail;	/* peers that have it, seeds apart */
+	unsigned nseeds;
+	uint16_t *pmap;		/* piece -> slot in act[], or NO_PIECE */
+	struct piece *act;	/* MAX_ACTIVE slots, maxact used */
+	unsigned nact, maxact;
+	uint8_t **pool;		/* spare piece buffers */
+	unsigned npool;
+	uint32_t cursor, minav, next_emit, first_wanted;
+	uint32_t left_to_start;	/* wanted pieces not yet started */
+	uint8_t scratch[BT_BLOCK_LEN];
+	struct bt_swarm_stats st;
+	uint64_t win_bytes;
+	int failed;		/* on_piece failed: e is set */
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+plog(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+plog(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	if (s->c->on_log == NULL)
+		return;
+	n = snprintf(msg, sizeof(msg), "%s: ", p->name);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	s->c->on_log(s->c->arg, level, msg);
+}
+
+static int
+peer_has(const struct peer *p, uint32_t i)
+{
+	return p->seed || (p->have != NULL && bt_bit_get(p->have, i));
+}
+
+static struct piece *
+piece_of(struct swarm *s, uint32_t i)
+{
+	return s->pmap[i] == NO_PIECE ? NULL : &s->act[s->pmap[i]];
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static struct req *
+qat(struct peer *p, unsigned k)
+{
+	return &p->q[(p->qhead + k) % QCAP];
+}
+
+static void
+qpop_done(struct peer *p)
+{
+	while (p->qn > 0 && p->q[p->qhead].st == Q_DONE) {
+		p->qhead = (p->qhead + 1) % QCAP;
+		p->qn--;
+	}
+}
+
+static void
+out_add(struct peer *p, const uint8_t *b, size_t n)
+{
+	if (p->outlen + n <= OUTCAP) {
+		memcpy(p->out + p->outlen, b, n);
+		p->outlen += n;
+	}
+}
+
+/* Give a live request's block back to the picker. */
+static void
+unrequest(struct swarm *s, struct req *r)
+{
+	struct piece *pc = piece_of(s, r->index);
+	uint32_t b;
+
+	if (pc == NULL)
+		return;
+	b = r->begin / BT_BLOCK_LEN;
+	if (b >= pc->nblocks || pc->bnreq[b] == 0)
+		return;
+	if (--pc->bnreq[b] == 0 && pc->bst[b] == B_REQ) {
+		pc->bst[b] = B_FREE;
+		pc->nfree++;
+	}
+}
+
+/* Release every live request of p (choke, snub, drop); cancel if asked. */
+static void
+release_requests(struct swarm *s, struct peer *p, int cancel, int forget)
+{
+	uint8_t m[17];
+	unsigned k;
+
+	for (k = 0; k < p->qn; k++) {
+		struct req *r = qat(p, k);
+
+		if (r->st != Q_LIVE)
+			continue;
+		unrequest(s, r);
+		r->st = Q_CANCELLED;
+		if (cancel)
+			out_add(p, m, bt_wire_request(m, BT_MSG_CANCEL,
+			    r->index, r->begin, r->len));
+	}
+	p->qlive = 0;
+	if (forget)
+		p->qn = p->qhead = 0;
+}
+
+/* ---- pieces ------------------------------------------------------------ */
+
+static void
+piece_free_slot(struct swarm *s, struct piece *pc)
+{
+	unsigned slot = (unsigned)(pc - s->act);
+
+	s->pmap[pc->index] = NO_PIECE;
+	if (pc->buf != NULL) {
+		if (s->npool < s->maxact)
+			s->pool[s->npool++] = pc->buf;
+		else
+			free(pc->buf);
+	}
+	free(pc->bst);
+	free(pc->bnreq);
+	free(pc->bfrom);
+	/* Keep act[] dense: move the last slot here. */
+	s->nact--;
+	if (slot != s->nact) {
+		s->act[slot] = s->act[s->nact];
+		s->pmap[s->act[slot].index] = (uint16_t)slot;
+	}
+}
+
+static struct piece *
+piece_start(struct swarm *s, uint32_t i, int owner)
+{
+	struct piece *pc;
+	int64_t len = bt_piece_size(s->t, i);
+	uint32_t b;
+
+	if (s->nact >= s->maxact)
+		return NULL;
+	pc = &s->act[s->nact];
+	memset(pc, 0, sizeof(*pc));
+	pc->index = i;
+	pc->len = (uint32_t)len;
+	pc->nblocks = (uint32_t)((len + BT_BLOCK_LEN - 1) / BT_BLOCK_LEN);
+	if (s->npool > 0)
+		pc->buf = s->pool[--s->npool];
+	else
+		pc->buf = malloc((size_t)s->t->piece_length);
+	pc->bst = calloc(pc->nblocks, 1);
+	pc->bnreq = calloc(pc->nblocks, 1);
+	pc->bfrom = calloc(pc->nblocks, sizeof(int32_t));
+	if (pc->buf == NULL || pc->bst == NULL || pc->bnreq == NULL ||
+	    pc->bfrom == NULL) {
+		free(pc->buf);
+		free(pc->bst);
+		free(pc->bnreq);
+		free(pc->bfrom);
+		bt_errf(s->e, BT_EX_SOFTWARE, -1, "out of memory");
+		s->failed = 1;
+		return NULL;
+	}
+	pc->nfree = pc->nblocks;
+	for (b = 0; b < pc->nblocks; b++)
+		pc->bfrom[b] = -1;
+	pc->owner = owner;
+	s->pmap[i] = (uint16_t)s->nact;
+	s->nact++;
+	s->pstate[i] = P_ACTIVE;
+	s->left_to_start--;
+	return pc;
+}
+
+static int
+emit(struct swarm *s, struct piece *pc)
+{
+	if (s->c->on_piece(s->c->arg, pc->index, pc->buf, pc->len, s->e) != 0)
+	{
+		s->failed = 1;
+		return -1;
+	}
+	s->st.done++;
+	return 0;
+}
+
+/* In sequential mode, hand over the held pieces whose turn has come. */
+static void
+emit_in_order(struct swarm *s)
+{
+	struct piece *pc;
+
+	while (!s->failed && s->next_emit < s->npieces) {
+		if (s->pstate[s->next_emit] == P_SKIP ||
+		    s->pstate[s->next_emit] == P_DONE) {
+			s->next_emit++;
+			continue;
+		}
+		pc = piece_of(s, s->next_emit);
+		if (pc == NULL || !pc->held)
+			break;
+		if (emit(s, pc) < 0)
+			break;
+		s->pstate[pc->index] = P_DONE;
+		piece_free_slot(s, pc);
+		s->next_emit++;
+	}
+}
+
+static void drop(struct swarm *, struct peer *, int, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+piece_complete(struct swarm *s, struct piece *pc)
+{
+	uint8_t h[BT_SHA1_LEN];
+	int32_t from = -1;
+	int several = 0;
+	uint32_t b;
+
+	bt_sha1(pc->buf, pc->len, h);
+	if (memcmp(h, bt_piece_hash(s->t, pc->index), BT_SHA1_LEN) == 0) {
+		for (b = 0; b < pc->nblocks; b++)
+			if (pc->bfrom[b] >= 0)
+				s->peer[pc->bfrom[b]]->served = 1;
+		if (s->c->sequential) {
+			pc->held = 1;
+			emit_in_order(s);
+		} else {
+			s->pstate[pc->index] = P_DONE;
+			if (emit(s, pc) == 0)
+				piece_free_slot(s, pc);
+		}
+		return;
+	}
+	s->st.hashfails++;
+	for (b = 0; b < pc->nblocks; b++) {
+		if (from < 0)
+			from = pc->bfrom[b];
+		else if (pc->bfrom[b] != from)
+			several = 1;
+	}
+	/*
+	 * One source alone: that peer sent bad data. Several: we cannot
+	 * tell which, so the piece is fetched again from one peer alone.
+	 */
+	if (!several && from >= 0) {
+		struct peer *p = s->peer[from];
+
+		if (++p->hashfails >= BT_SWARM_BAN_HASHFAILS &&
+		    p->state != PS_CLOSED)
+			drop(s, p, BT_LOG_BAD, "banned: %d pieces failed "
+			    "their SHA-1", p->hashfails);
+	}
+	for (b = 0; b < pc->nblocks; b++) {
+		pc->bst[b] = pc->bnreq[b] > 0 ? B_REQ : B_FREE;
+		pc->bfrom[b] = -1;
+	}
+	pc->ndone = 0;
+	pc->nfree = 0;
+	for (b = 0; b < pc->nblocks; b++)
+		if (pc->bst[b] == B_FREE)
+			pc->nfree++;
+	pc->solo = 1;
+	pc->owner = -1;
+}
+
+/* ---- the picker -------------------------------------------------------- */
+
+/* A new piece for p: rarest first (lowest index first if sequential). */
+static int64_t
+pick_new(struct swarm *s, struct peer *p)
+{
+	uint32_t i, k, av, best_av = UINT32_MAX, gmin = UINT32_MAX;
+	int64_t best = -1;
+
+	if (s->left_to_start == 0)
+		return -1;
+	if (s->c->sequential) {
+		while (s->first_wanted < s->npieces &&
+		    s->pstate[s->first_wanted] != P_WANTED)
+			s->first_wanted++;
+		for (i = s->first_wanted; i < s->npieces; i++)
+			if (s->pstate[i] == P_WANTED && peer_has(p, i))
+				return i;
+		return -1;
+	}
+	for (k = 0; k < s->npieces; k++) {
+		i = s->cursor + k;
+		if (i >= s->npieces)
+			i -= s->npieces;
+		if (s->pstate[i] != P_WANTED)
+			continue;
+		av = s->avail[i];
+		if (av < gmin)
+			gmin = av;
+		if (!peer_has(p, i) || av >= best_av)
+			continue;
+		best = i;
+		best_av = av;
+		/* None rarer exists: stop scanning. */
+		if (av <= s->minav)
+			break;
+	}
+	if (k == s->npieces)
+		s->minav = gmin;
+	if (best >= 0)
+		s->cursor = (uint32_t)best + 1 >= s->npieces ? 0 :
+		    (uint32_t)best + 1;
+	return best;
+}
+
+/* A free block of pc, or -1. */
+static int64_t
+free_block(struct piece *pc)
+{
+	uint32_t b;
+
+	if (pc->nfree == 0)
+		return -1;
+	for (b = 0; b < pc->nblocks; b++)
+		if (pc->bst[b] == B_FREE)
+			return b;
+	return -1;
+}
+
+static int
+peer_asked(struct peer *p, uint32_t index, uint32_t begin)
+{
+	unsigned k;
+
+	for (k = 0; k < p->qn; k++) {
+		struct req *r = qat(p, k);
+
+		if (r->st == Q_LIVE && r->index == index && r->begin == begin)
+			return 1;
+	}
+	return 0;
+}
+
+/* Choose a block for p: its own pieces, a new one, others', endgame. */
+static int
+pick(struct swarm *s, struct peer *p, struct piece **out, uint32_t *blk)
+{
+	struct piece *pc;
+	int64_t b, i;
+	unsigned k;
+
+	/* A snubbed peer may only race others for blocks (endgame). */
+	if (p->snubbed)
+		goto endgame;
+
+	for (k = 0; k < s->nact; k++) {
+		pc = &s->act[k];
+		if (pc->owner == p->id && (b = free_block(pc)) >= 0)
+			goto found;
+	}
+	if (s->nact < s->maxact && (i = pick_new(s, p)) >= 0) {
+		pc = piece_start(s, (uint32_t)i, p->id);
+		if (pc != NULL && (b = free_block(pc)) >= 0)
+			goto found;
+		if (pc == NULL)
+			return 0;
+	}
+	for (k = 0; k < s->nact; k++) {
+		pc = &s->act[k];
+		if (pc->held || !peer_has(p, pc->index))
+			continue;
+		if (pc->solo) {
+			if (pc->owner >= 0 && pc->owner != p->id)
+				continue;
+			if ((b = free_block(pc)) >= 0) {
+				pc->owner = p->id;
+				goto found;
+			}
+			continue;
+		}
+		if ((b = free_block(pc)) >= 0)
+			goto found;
+	}
+	/* Endgame: every block asked; ask the slow ones again. */
+	if (s->left_to_start > 0 && s->nact < s->maxact)
+		return 0;
+endgame:
+	for (k = 0; k < s->nact; k++) {
+		uint32_t j;
+
+		pc = &s->act[k];
+		if (pc->held || pc->solo || !peer_has(p, pc->index))
+			continue;
+		for (j = 0; j < pc->nblocks; j++) {
+			if (pc->bst[j] != B_REQ ||
+			    pc->bnreq[j] >= ENDGAME_MAX_REQ ||
+			    peer_asked(p, pc->index, j * BT_BLOCK_LEN))
+				continue;
+			b = j;
+			goto found;
+		}
+	}
+	return 0;
+found:
+	*out = pc;
+	*blk = (uint32_t)b;
+	return 1;
+}
+
+static void
+fill_requests(struct swarm *s, struct peer *p)
+{
+	uint8_t m[17];
+	unsigned depth = p->snubbed ? 1 : p->depth;
+	struct piece *pc;
+	uint32_t b, begin, len;
+	struct req *r;
+
+	if (p->state != PS_ACTIVE || p->choking || !p->interested)
+		return;
+	if (p->qlive == 0)
+		p->t_block = s->now;	/* the snub clock starts now */
+	while (p->qlive < depth && p->qn < QCAP && p->outlen + 17 <= OUTCAP &&
+	    !s->failed) {
+		if (!pick(s, p, &pc, &b))
+			break;
+		begin = b * BT_BLOCK_LEN;
+		len = pc->len - begin < BT_BLOCK_LEN ? pc->len - begin :
+		    BT_BLOCK_LEN;
+		if (pc->bst[b] == B_FREE) {
+			pc->bst[b] = B_REQ;
+			pc->nfree--;
+		}
+		pc->bnreq[b]++;
+		r = qat(p, p->qn);
+		r->index = pc->index;
+		r->begin = begin;
+		r->len = len;
+		r->st = Q_LIVE;
+		p->qn++;
+		p->qlive++;
+		out_add(p, m, bt_wire_request(m, BT_MSG_REQUEST, pc->index,
+		    begin, len));
+	}
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void
+set_events(struct swarm *s, struct peer *p, int out)
+{
+	struct epoll_event ev;
+
+	if (p->pollout == out)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
+	ev.data.ptr = p;
+	epoll_ctl(s->ep, EPOLL_CTL_MOD, p->fd, &ev);
+	p->pollout = out;
+}
+
+static int
+flush(struct swarm *s, struct peer *p)
+{
+	ssize_t w;
+
+	while (p->outlen > 0) {
+		w = send(p->fd, p->out, p->outlen, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			drop(s, p, BT_LOG_INFO, "send: %s", strerror(errno));
+			return -1;
+		}
+		memmove(p->out, p->out + w, p->outlen - (size_t)w);
+		p->outlen -= (size_t)w;
+		p->t_sent = s->now;
+	}
+	set_events(s, p, p->outlen > 0);
+	return 0;
+}
+
+static void
+drop(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	uint32_t i;
+
+	if (p->state == PS_CLOSED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	plog(s, p, level, "%s", why);
+	if (level == BT_LOG_BAD)
+		s->st.dropped++;
+	if (p->rmode == R_BODY && p->body_kind == BODY_BLOCK &&
+	    p->body != NULL && piece_of(s, p->bpiece) != NULL) {
+		struct piece *pc = piece_of(s, p->bpiece);
+
+		pc->bst[p->bblock] = pc->bnreq[p->bblock] > 0 ? B_REQ : B_FREE;
+		if (pc->bst[p->bblock] == B_FREE)
+			pc->nfree++;
+		pc->bfrom[p->bblock] = -1;
+	}
+	release_requests(s, p, 0, 1);
+	for (i = 0; i < s->nact; i++)
+		if (s->act[i].owner == p->id)
+			s->act[i].owner = -1;
+	if (p->seed) {
+		s->nseeds--;
+		p->seed = 0;
+	} else if (p->have != NULL) {
+		for (i = 0; i < s->npieces; i++)
+			if (bt_bit_get(p->have, i) && s->avail[i] > 0)
+				s->avail[i]--;
+	}
+	s->minav = 0;
+	free(p->have);
+	p->have = NULL;
+	if (p->fd >= 0) {
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, p->fd, NULL);
+		close(p->fd);
+		p->fd = -1;
+	}
+	if (p->state == PS_ACTIVE)
+		s->st.peers--;
+	p->state = PS_CLOSED;
+	s->nconn--;
+}
+
+static void
+try_connect(struct swarm *s, struct peer *p)
+{
+	struct epoll_event ev;
+	int fd, one = 1, rcv = BT_SWARM_SOCK_RCVBUF;
+
+	s->st.tried++;
+	s->nconn++;
+	p->state = PS_CONNECTING;
+	p->t_state = s->now;
+	fd = socket(p->addr.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		drop(s, p, BT_LOG_INFO, "socket: %s", strerror(errno));
+		return;
+	}
+	p->fd = fd;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLOUT;
+	ev.data.ptr = p;
+	p->pollout = 1;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		drop(s, p, BT_LOG_INFO, "epoll: %s", strerror(errno));
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&p->addr.sa, p->addr.salen) < 0 &&
+	    errno != EINPROGRESS) {
+		drop(s, p, BT_LOG_INFO, "connect: %s", strerror(errno));
+		return;
+	}
+}
+
+static void
+connected(struct swarm *s, struct peer *p)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err != 0) {
+		drop(s, p, BT_LOG_INFO, "connect: %s", strerror(err));
+		return;
+	}
+	p->state = PS_HANDSHAKE;
+	p->t_state = s->now;
+	p->pollout = -1;
+	out_add(p, s->handshake, sizeof(s->handshake));
+	flush(s, p);
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+static void
+interest(struct swarm *s, struct peer *p, int64_t i)
+{
+	uint8_t m[5];
+	uint32_t k;
+
+	if (p->interested)
+		return;
+	if (i >= 0) {
+		if (s->pstate[i] != P_WANTED && s->pstate[i] != P_ACTIVE)
+			return;
+	} else {
+		for (k = 0; k < s->npieces; k++)
+			if ((s->pstate[k] == P_WANTED ||
+			    s->pstate[k] == P_ACTIVE) && peer_has(p, k))
+				break;
+		if (k == s->npieces)
+			return;
+	}
+	p->interested = 1;
+	out_add(p, m, bt_wire_simple(m, BT_MSG_INTERESTED));
+}
+
+static void
+became_seed(struct swarm *s, struct peer *p)
+{
+	p->seed = 1;
+	s->nseeds++;
+	free(p->have);
+	p->have = NULL;
+}
+
+/* A piece message's header: decide where its block goes. */
+static int
+piece_header(struct swarm *s, struct peer *p, uint32_t index, uint32_t begin,
+    uint32_t len)
+{
+	struct piece *pc;
+	struct req *r = NULL;
+	unsigned k;
+	uint32_t b;
+
+	p->body_kind = BODY_SKIP;
+	p->body = NULL;
+	for (k = 0; k < p->qn; k++) {
+		struct req *q = qat(p, k);
+
+		if (q->st != Q_DONE && q->index == index &&
+		    q->begin == begin && q->len == len) {
+			r = q;
+			break;
+		}
+	}
+	if (r == NULL) {
+		if (++p->badblocks >= BT_SWARM_BAN_BADBLOCKS) {
+			drop(s, p, BT_LOG_BAD, "banned: %d blocks never asked "
+			    "for, or of a wrong offset or length",
+			    p->badblocks);
+			return -1;
+		}
+		return 0;
+	}
+	if (r->st == Q_CANCELLED) {
+		r->st = Q_DONE;
+		qpop_done(p);
+		return 0;
+	}
+	r->st = Q_DONE;
+	p->qlive--;
+	unrequest(s, r);
+	qpop_done(p);
+	pc = piece_of(s, index);
+	b = begin / BT_BLOCK_LEN;
+	if (pc == NULL || pc->bst[b] == B_RECV || pc->bst[b] == B_DONE)
+		return 0;	/* another peer was faster (endgame) */
+	if (pc->bst[b] == B_FREE)
+		pc->nfree--;
+	pc->bst[b] = B_RECV;
+	pc->bfrom[b] = p->id;
+	p->body_kind = BODY_BLOCK;
+	p->body = pc->buf + begin;
+	p->bpiece = index;
+	p->bblock = b;
+	return 0;
+}
+
+static void
+cancel_others(struct swarm *s, struct peer *self, uint32_t index,
+    uint32_t begin)
+{
+	uint8_t m[17];
+	size_t i;
+	unsigned k;
+
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *p = s->peer[i];
+
+		if (p == self || p->state != PS_ACTIVE || p->qlive == 0)
+			continue;
+		for (k = 0; k < p->qn; k++) {
+			struct req *r = qat(p, k);
+
+			if (r->st != Q_LIVE || r->index != index ||
+			    r->begin != begin)
+				continue;
+			unrequest(s, r);
+			r->st = Q_CANCELLED;
+			p->qlive--;
+			out_add(p, m, bt_wire_request(m, BT_MSG_CANCEL,
+			    r->index, r->begin, r->len));
+		}
+	}
+}
+
+static int
+body_done(struct swarm *s, struct peer *p)
+{
+	struct piece *pc;
+	uint32_t b;
+
+	p->rmode = R_HEAD;
+	if (p->body_kind == BODY_BITFIELD) {
+		struct bt_err e;
+		uint32_t i, n = 0;
+
+		if (bt_wire_bitfield_check(p->have, (s->npieces + 7) / 8,
+		    s->npieces, &e) < 0) {
+			drop(s, p, BT_LOG_BAD, "%s", e.msg);
+			return -1;
+		}
+		for (i = 0; i < s->npieces; i++)
+			if (bt_bit_get(p->have, i))
+				n++;
+		if (n == s->npieces)
+			became_seed(s, p);
+		else
+			for (i = 0; i < s->npieces; i++)
+				if (bt_bit_get(p->have, i))
+					s->avail[i]++;
+		interest(s, p, -1);
+		return 0;
+	}
+	if (p->body_kind != BODY_BLOCK || p->body == NULL)
+		return 0;
+	pc = piece_of(s, p->bpiece);
+	b = p->bblock;
+	p->body = NULL;
+	if (pc == NULL)
+		return 0;
+	pc->bst[b] = B_DONE;
+	pc->ndone++;
+	p->t_block = s->now;
+	if (p->snubbed)
+		p->snubbed = 0;
+	if (pc->bnreq[b] > 0)
+		cancel_others(s, p, pc->index, b * BT_BLOCK_LEN);
+	if (pc->ndone == pc->nblocks)
+		piece_complete(s, pc);
+	/* The piece may have got this very peer banned. */
+	return p->state == PS_CLOSED ? -1 : 0;
+}
+
+/* A whole fixed-size message in p->hdr + 4 (id first). */
+static int
+message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m,
+    uint32_t len)
+{
+	uint32_t i;
+
+	switch (id) {
+	case BT_MSG_CHOKE:
+		if (!p->choking) {
+			p->choking = 1;
+			/* BEP 3: a choke discards our requests; ask again. */
+			release_requests(s, p, 0, 1);
+		}
+		return 0;
+	case BT_MSG_UNCHOKE:
+		if (p->choking) {
+			p->choking = 0;
+			p->t_block = s->now;
+		}
+		return 0;
+	case BT_MSG_HAVE:
+		i = bt_get32(m + 1);
+		if (i >= s->npieces) {
+			drop(s, p, BT_LOG_BAD, "have of piece %u past the "
+			    "last (%u)", i, s->npieces - 1);
+			return -1;
+		}
+		p->saw_avail = 1;
+		if (p->seed || bt_bit_get(p->have, i))
+			return 0;
+		bt_bit_set(p->have, i);
+		s->avail[i]++;
+		interest(s, p, i);
+		return 0;
+	case BT_MSG_BITFIELD:
+		if (p->saw_avail) {
+			drop(s, p, BT_LOG_BAD, "bitfield not first");
+			return -1;
+		}
+		p->saw_avail = 1;
+		p->body_kind = BODY_BITFIELD;
+		p->body = p->have;
+		return 0;
+	case BT_MSG_HAVE_ALL:
+		if (p->saw_avail) {
+			drop(s, p, BT_LOG_BAD, "have all not first");
+			return -1;
+		}
+		p->saw_avail = 1;
+		became_seed(s, p);
+		interest(s, p, -1);
+		return 0;
+	case BT_MSG_HAVE_NONE:
+		if (p->saw_avail) {
+			drop(s, p, BT_LOG_BAD, "have none not first");
+			return -1;
+		}
+		p->saw_avail = 1;
+		return 0;
+	case BT_MSG_PIECE:
+		return piece_header(s, p, bt_get32(m + 1), bt_get32(m + 5),
+		    len - 9);
+	default:
+		/*
+		 * interested, not interested, request, cancel (we serve
+		 * nobody), port, suggest, reject, allowed fast (we did not
+		 * advertise BEP 6: nothing to do), extended (BEP 10, not
+		 * advertised: skipped), unknown ids: skipped.
+		 */
+		return 0;
+	}
+}
+
+/* Parse what hdr holds; *need is set when more bytes are wanted. */
+static int
+parse(struct swarm *s, struct peer *p, size_t *need)
+{
+	struct bt_err e;
+	uint32_t len;
+	size_t fixed, k;
+	uint8_t id;
+
+	for (;;) {
+		if (p->hlen < 4) {
+			*need = 4;
+			return 0;
+		}
+		len = bt_get32(p->hdr);
+		if (len == 0) {			/* keep-alive */
+			memmove(p->hdr, p->hdr + 4, p->hlen - 4);
+			p->hlen -= 4;
+			continue;
+		}
+		if (len > BT_WIRE_MAX_MSG) {
+			drop(s, p, BT_LOG_BAD, "message of %u bytes over the "
+			    "limit of %d", len, BT_WIRE_MAX_MSG);
+			return -1;
+		}
+		if (p->hlen < 5) {
+			*need = 5;
+			return 0;
+		}
+		id = p->hdr[4];
+		if (bt_wire_check_len(id, len, s->npieces, BT_BLOCK_LEN,
+		    &e) < 0) {
+			drop(s, p, BT_LOG_BAD, "%s", e.msg);
+			return -1;
+		}
+		fixed = bt_wire_fixed_len(id);
+		if (p->hlen < 4 + fixed) {
+			*need = 4 + fixed;
+			return 0;
+		}
+		p->body_kind = BODY_SKIP;
+		p->body = NULL;
+		if (message(s, p, id, p->hdr + 4, len) < 0)
+			return -1;
+		if (s->failed)
+			return -1;
+		memmove(p->hdr, p->hdr + 4 + fixed, p->hlen - 4 - fixed);
+		p->hlen -= 4 + fixed;
+		p->bodylen = len - fixed;
+		p->bodygot = 0;
+		if (p->bodylen == 0)
+			continue;
+		/* The start of the body may already be here. */
+		k = p->hlen < p->bodylen ? p->hlen : p->bodylen;
+		if (k > 0) {
+			if (p->body != NULL)
+				memcpy(p->body, p->hdr, k);
+			memmove(p->hdr, p->hdr + k, p->hlen - k);
+			p->hlen -= k;
+			p->bodygot = k;
+		}
+		if (p->bodygot == p->bodylen) {
+			if (body_done(s, p) < 0 || s->failed)
+				return -1;
+			continue;
+		}
+		p->rmode = R_BODY;
+		return 0;
+	}
+}
+
+static int
+handshake_read(struct swarm *s, struct peer *p)
+{
+	struct bt_err e;
+	ssize_t r;
+	int st;
+
+	r = recv(p->fd, p->hs + p->hslen, sizeof(p->hs) - p->hslen, 0);
+	if (r == 0) {
+		drop(s, p, BT_LOG_INFO, "closed during the handshake");
+		return -1;
+	}
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 1;
+		drop(s, p, BT_LOG_INFO, "recv: %s", strerror(errno));
+		return -1;
+	}
+	p->hslen += (size_t)r;
+	st = bt_wire_handshake_check(p->hs, p->hslen, s->t->info_hash,
+	    s->our_id, &e);
+	if (st < 0) {
+		drop(s, p, BT_LOG_BAD, "%s", e.msg);
+		return -1;
+	}
+	if (st != BT_HS_DONE)
+		return 1;
+	p->state = PS_ACTIVE;
+	p->t_state = p->t_block = s->now;
+	p->have = calloc(1, (s->npieces + 7) / 8);
+	if (p->have == NULL) {
+		bt_errf(s->e, BT_EX_SOFTWARE, -1, "out of memory");
+		s->failed = 1;
+		return -1;
+	}
+	s->st.peers++;
+	plog(s, p, BT_LOG_INFO, "handshake done");
+	return 0;
+}
+
+static void
+readable(struct swarm *s, struct peer *p)
+{
+	struct iovec v[2];
+	size_t need, got = 0, want;
+	ssize_t r;
+	int n;
+
+	if (p->state == PS_HANDSHAKE) {
+		if (handshake_read(s, p) != 0)
+			return;
+	}
+	while (p->state == PS_ACTIVE && got < READ_BUDGET) {
+		if (p->rmode == R_BODY) {
+			size_t left = p->bodylen - p->bodygot;
+
+			if (p->body != NULL)
+				v[0].iov_base = p->body + p->bodygot;
+			else {
+				v[0].iov_base = s->scratch;
+				if (left > sizeof(s->scratch))
+					left = sizeof(s->scratch);
+			}
+			v[0].iov_len = left;
+			/* The next message's header comes in the same call. */
+			v[1].iov_base = p->hdr + p->hlen;
+			v[1].iov_len = BT_WIRE_PIECE_HDR_LEN;
+			n = left == p->bodylen - p->bodygot ? 2 : 1;
+			want = left + (n == 2 ? BT_WIRE_PIECE_HDR_LEN : 0);
+		} else {
+			if (parse(s, p, &need) < 0)
+				return;
+			if (p->rmode == R_BODY)
+				continue;
+			if (need < BT_WIRE_PIECE_HDR_LEN)
+				need = BT_WIRE_PIECE_HDR_LEN;
+			if (need > HBUF)
+				need = HBUF;
+			v[0].iov_base = p->hdr + p->hlen;
+			v[0].iov_len = need - p->hlen;
+			n = 1;
+			want = v[0].iov_len;
+		}
+		r = readv(p->fd, v, n);
+		if (r == 0) {
+			drop(s, p, BT_LOG_INFO, "closed by the peer");
+			return;
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				drop(s, p, BT_LOG_INFO, "recv: %s",
+				    strerror(errno));
+			break;
+		}
+		got += (size_t)r;
+		if (p->rmode == R_BODY) {
+			size_t inbody = (size_t)r < v[0].iov_len ? (size_t)r :
+			    v[0].iov_len;
+
+			p->bodygot += inbody;
+			p->hlen += (size_t)r - inbody;
+			if (p->body_kind == BODY_BLOCK && p->body != NULL) {
+				p->bytes += inbody;
+				p->win_bytes += inbody;
+				s->st.bytes += inbody;
+				s->win_bytes += inbody;
+			}
+			if (p->bodygot == p->bodylen &&
+			    (body_done(s, p) < 0 || s->failed))
+				return;
+		} else
+			p->hlen += (size_t)r;
+		if ((size_t)r < want)
+			break;		/* drained for now */
+	}
+	if (p->state == PS_ACTIVE && p->rmode == R_HEAD &&
+	    parse(s, p, &need) < 0)
+		return;
+	if (p->state == PS_ACTIVE) {
+		fill_requests(s, p);
+		flush(s, p);
+	}
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+static void
+tick(struct swarm *s)
+{
+	uint8_t m[4];
+	int second = s->now - s->t_sec >= 1000;
+	double dt = (double)(s->now - s->t_sec) / 1000.0;
+	size_t i;
+
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *p = s->peer[i];
+
+		switch (p->state) {
+		case PS_CONNECTING:
+			if (s->now - p->t_state > s->connect_ms)
+				drop(s, p, BT_LOG_INFO, "connect timed out");
+			continue;
+		case PS_HANDSHAKE:
+			if (s->now - p->t_state > s->handshake_ms)
+				drop(s, p, BT_LOG_INFO, "no handshake in "
+				    "%d ms", s->handshake_ms);
+			continue;
+		case PS_ACTIVE:
+			break;
+		default:
+			continue;
+		}
+		if (s->now - p->t_block > s->idle_ms) {
+			drop(s, p, BT_LOG_INFO, "no block in %d ms",
+			    s->idle_ms);
+			continue;
+		}
+		if (p->qlive > 0 && !p->snubbed &&
+		    s->now - p->t_block > s->snub_ms) {
+			/* Snubbed: its requests go to other peers. */
+			p->snubbed = 1;
+			plog(s, p, BT_LOG_INFO, "snubbed: no block in %d ms",
+			    s->snub_ms);
+			release_requests(s, p, 1, 0);
+		}
+		if (second) {
+			double r = (double)p->win_bytes / dt;
+			double d;
+
+			p->rate = p->rate == 0 ? r : 0.5 * p->rate + 0.5 * r;
+			p->win_bytes = 0;
+			/* About one second of the peer's data in flight. */
+			d = p->rate / BT_BLOCK_LEN;
+			if (d < BT_SWARM_MIN_QUEUE)
+				d = BT_SWARM_MIN_QUEUE;
+			if (d > BT_SWARM_MAX_QUEUE)
+				d = BT_SWARM_MAX_QUEUE;
+			if (p->rate > 0 || p->depth < BT_SWARM_MIN_QUEUE)
+				p->depth = (unsigned)d;
+		}
+		if (s->now - p->t_sent > BT_SWARM_KEEPALIVE_MS)
+			out_add(p, m, bt_wire_keepalive(m));
+		fill_requests(s, p);
+		if (p->outlen > 0)
+			flush(s, p);
+	}
+	if (second) {
+		double r = (double)s->win_bytes / dt;
+
+		s->st.rate = s->st.rate == 0 ? r : 0.5 * s->st.rate + 0.5 * r;
+		s->win_bytes = 0;
+		s->t_sec = s->now;
+		s->st.elapsed_ms = s->now - s->start;
+		if (s->c->on_progress != NULL)
+			s->c->on_progress(s->c->arg, &s->st);
+	}
+	/* Connect to more listed peers as slots free up. */
+	while (s->nconn < BT_SWARM_MAX_CONNS && s->next_try < s->npeer)
+		try_connect(s, s->peer[s->next_try++]);
+}
+
+/* ---- setup and the loop ------------------------------------------------ */
+
+static int
+setup(struct swarm *s, const struct bt_swarm_conf *c,
+    const struct bt_peer_addr *peers, size_t npeers, struct bt_err *e)
+{
+	const struct bt_torrent *t = c->t;
+	long cap = c->inflight > 0 ? c->inflight : BT_SWARM_MAX_INFLIGHT;
+	uint32_t i;
+	size_t k;
+
+	s->c = c;
+	s->t = t;
+	s->e = e;
+	s->npieces = t->npieces;
+	s->connect_ms = c->connect_ms > 0 ? c->connect_ms : BT_SWARM_CONNECT_MS;
+	s->handshake_ms = c->handshake_ms > 0 ? c->handshake_ms :
+	    BT_SWARM_HANDSHAKE_MS;
+	s->idle_ms = c->idle_ms > 0 ? c->idle_ms : BT_SWARM_IDLE_MS;
+	s->snub_ms = c->snub_ms > 0 ? c->snub_ms : BT_SWARM_SNUB_MS;
+	s->maxact = (unsigned)(cap / t->piece_length);
+	if (s->maxact < 2)
+		s->maxact = 2;
+	if (s->maxact > MAX_ACTIVE)
+		s->maxact = MAX_ACTIVE;
+	/* "-BT0001-" and 12 random bytes (Azureus style, BEP 20). */
+	memcpy(s->our_id, "-BT0001-", 8);
+	if (getrandom(s->our_id + 8, 12, 0) != 12)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "getrandom: %s",
+		    strerror(errno));
+	bt_wire_handshake(s->handshake, t->info_hash, s->our_id);
+	s->pstate = calloc(s->npieces, 1);
+	s->avail = calloc(s->npieces, sizeof(uint16_t));
+	s->pmap = malloc(s->npieces * sizeof(uint16_t));
+	s->act = calloc(s->maxact, sizeof(struct piece));
+	s->pool = calloc(s->maxact, sizeof(uint8_t *));
+	s->peer = calloc(npeers ? npeers : 1, sizeof(struct peer *));
+	if (s->pstate == NULL || s->avail == NULL || s->pmap == NULL ||
+	    s->act == NULL || s->pool == NULL || s->peer == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	for (i = 0; i < s->npieces; i++) {
+		s->pmap[i] = NO_PIECE;
+		if (c->want == NULL || bt_bit_get(c->want, i)) {
+			s->pstate[i] = P_WANTED;
+			s->st.wanted++;
+		}
+	}
+	s->left_to_start = s->st.wanted;
+	if (getrandom(&s->cursor, sizeof(s->cursor), 0) !=
+	    sizeof(s->cursor))
+		s->cursor = 0;
+	if (s->npieces > 0)
+		s->cursor %= s->npieces;
+	for (k = 0; k < npeers; k++) {
+		struct peer *p = calloc(1, sizeof(*p));
+
+		if (p == NULL)
+			return bt_errf(e, BT_EX_SOFTWARE, -1,
+			    "out of memory");
+		s->peer[s->npeer++] = p;
+		p->id = (int)k;
+		p->fd = -1;
+		p->addr = peers[k];
+		p->choking = 1;
+		p->depth = QUEUE_START;
+		p->pollout = -1;
+		bt_peer_format(&p->addr, p->name, sizeof(p->name));
+	}
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->ep < 0)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "epoll: %s",
+		    strerror(errno));
+	return 0;
+}
+
+static void
+teardown(struct swarm *s)
+{
+	size_t k;
+
+	for (k = 0; k < s->npeer; k++) {
+		struct peer *p = s->peer[k];
+
+		if (p->fd >= 0)
+			close(p->fd);
+		free(p->have);
+		free(p);
+	}
+	while (s->nact > 0)
+		piece_free_slot(s, &s->act[0]);
+	while (s->npool > 0)
+		free(s->pool[--s->npool]);
+	free(s->peer);
+	free(s->pstate);
+	free(s->avail);
+	free(s->pmap);
+	free(s->act);
+	free(s->pool);
+	if (s->ep >= 0)
+		close(s->ep);
+}
+
+int
+bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
+    size_t npeers, struct bt_swarm_stats *st, struct bt_err *e)
+{
+	struct swarm *s;
+	struct epoll_event ev[64];
+	int i, n, rc = 0;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	s->ep = -1;
+	s->start = s->now = s->t_tick = s->t_sec = now_ms();
+	if (setup(s, c, peers, npeers, e) < 0) {
+		teardown(s);
+		free(s);
+		return -1;
+	}
+	tick(s);
+	for (;;) {
+		if (s->failed) {
+			rc = -1;
+			break;
+		}
+		if (s->st.done == s->st.wanted)
+			break;
+		if (s->nconn == 0 && s->next_try >= s->npeer) {
+			rc = bt_errf(e, BT_EX_UNAVAILABLE, -1,
+			    "%u of %u pieces missing: no usable peer left "
+			    "(%u tried)", s->st.wanted - s->st.done,
+			    s->st.wanted, s->st.tried);
+			break;
+		}
+		if (c->timeout_ms > 0 && s->now - s->start >= c->timeout_ms) {
+			rc = bt_errf(e, BT_EX_TEMPFAIL, -1,
+			    "timed out after %lld s: %u of %u pieces missing",
+			    c->timeout_ms / 1000, s->st.wanted - s->st.done,
+			    s->st.wanted);
+			break;
+		}
+		n = epoll_wait(s->ep, ev, 64, 100);
+		if (n < 0 && errno != EINTR) {
+			rc = bt_errf(e, BT_EX_SOFTWARE, -1, "epoll_wait: %s",
+			    strerror(errno));
+			break;
+		}
+		s->now = now_ms();
+		for (i = 0; i < n && !s->failed; i++) {
+			struct peer *p = ev[i].data.ptr;
+
+			if (p->state == PS_CONNECTING) {
+				connected(s, p);
+				continue;
+			}
+			if (p->state == PS_CLOSED)
+				continue;
+			if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+				readable(s, p);
+			if (p->state != PS_CLOSED &&
+			    (ev[i].events & EPOLLOUT))
+				flush(s, p);
+		}
+		if (s->now - s->t_tick >= 100) {
+			s->t_tick = s->now;
+			tick(s);
+		}
+	}
+	s->st.elapsed_ms = now_ms() - s->start;
+	if (st != NULL)
+		*st = s->st;
+	teardown(s);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,78 @@
+/*
+ * The download engine: one thread, non-blocking sockets in one epoll loop,
+ * many peers at once, a request pipeline per peer sized by its rate,
+ * rarest-first piece choice (or lowest index first), endgame with
+ * cancels, SHA-1 of every piece before it is handed over, and memory
+ * bounded by the pieces in flight (BT_SWARM_MAX_INFLIGHT), never by the
+ * torrent. Blocks are received straight into their piece's buffer.
+ *
+ * The engine never prints: pieces go to on_piece, events about peers to
+ * on_log, figures to on_progress. It only downloads (it does not listen
+ * and serves nobody).
+ */
+#ifndef BT_SWARM_H
+#define BT_SWARM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "metainfo.h"
+#include "peerlist.h"
+
+struct bt_swarm_stats {
+	uint32_t wanted;	/* pieces asked for */
+	uint32_t done;		/* of them, verified and handed over */
+	uint64_t bytes;		/* block bytes received (all peers) */
+	double rate;		/* bytes per second, recent */
+	long long elapsed_ms;
+	unsigned peers;		/* connected and past the handshake */
+	unsigned tried;		/* peers we tried to connect to */
+	unsigned served;	/* peers that gave at least one good block */
+	unsigned dropped;	/* for misbehaviour (see on_log) */
+	unsigned hashfails;	/* pieces that failed their SHA-1 */
+};
+
+/* Levels of on_log messages. */
+enum {
+	BT_LOG_BAD = 1,		/* a peer misbehaved and was dropped */
+	BT_LOG_INFO = 2,	/* connection failures, ordinary closes */
+};
+
+struct bt_swarm_conf {
+	const struct bt_torrent *t;
+	/* Bitfield (BEP 3 order) of the pieces to fetch; NULL: all. */
+	const uint8_t *want;
+	/* Hand pieces over in index order (else in order of completion). */
+	int sequential;
+	/* Timeouts in ms; 0 means the BT_SWARM_*_MS default. */
+	int connect_ms, handshake_ms, idle_ms, snub_ms;
+	/* Give up after this many ms (0: never); the error is TEMPFAIL. */
+	long long timeout_ms;
+	/* Bytes of pieces in flight; 0 means BT_SWARM_MAX_INFLIGHT. */
+	long inflight;
+	/*
+	 * Each verified piece, once. A non-zero return stops the run; e is
+	 * then the error bt_swarm_run returns.
+	 */
+	int (*on_piece)(void *arg, uint32_t index, const uint8_t *data,
+	    size_t len, struct bt_err *e);
+	/* "ADDRESS PORT: what happened" about one peer. */
+	void (*on_log)(void *arg, int level, const char *msg);
+	/* About once a second. */
+	void (*on_progress)(void *arg, const struct bt_swarm_stats *s);
+	void *arg;
+};
+
+/*
+ * Download the wanted pieces from these peers. 0 when every one arrived;
+ * -1 with e: BT_EX_UNAVAILABLE when no usable peer is left (the message
+ * says how many pieces are missing), BT_EX_TEMPFAIL at the timeout,
+ * BT_EX_SOFTWARE out of memory, or on_piece's error. st (if not NULL)
+ * holds the figures either way.
+ */
+int bt_swarm_run(const struct bt_swarm_conf *c,
+    const struct bt_peer_addr *peers, size_t npeers,
+    struct bt_swarm_stats *st, struct bt_err *e);
+
+#endif
