@@ -162,6 +162,16 @@
 #define BT_UDP_CONNID_LIFETIME	60
 /* A UDP datagram is at most 65,507 bytes of payload over IPv4. */
 #define BT_UDP_MAX_PACKET	65536
+/*
+ * One answer of the tracker answer stream read back: the tracker's
+ * answer plus the context keys (two URLs or paths of a few KiB).
+ */
+#define BT_TRACKER_MAX_RECORD	(BT_TRACKER_MAX_ANSWER + 64 * 1024)
+/*
+ * Distinct peers bt-peers keeps from all its input together (a hash set,
+ * about 32 bytes each): far more than any swarm a tracker describes.
+ */
+#define BT_PEERS_MAX_TOTAL	1000000
 /* What bt says it is in HTTP requests, and its peer id prefix. */
 #define BT_USER_AGENT		"bt/0.1"
 #define BT_PEER_ID_PREFIX	"-BT0001-"

@@ -1,0 +1,280 @@
+/*
+ * bt-announce: ask a torrent's trackers for peers, write their answers
+ * (the tracker answer stream of bt(7)) on stdout.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "btlimits.h"
+#include "cli.h"
+#include "metainfo.h"
+#include "tracker.h"
+#include "util.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bt-announce [-as] [-d bytes] [-e event] "
+	    "[-i peer-id] [-l bytes] [-n numwant]\n"
+	    "                   [-p port] [-r retries] [-t seconds] "
+	    "[-T url] [-u bytes] torrent\n");
+	exit(BT_EX_USAGE);
+}
+
+static void
+randbytes(void *p, size_t n)
+{
+	if (getrandom(p, n, 0) != (ssize_t)n) {
+		/* Not secret: only needs to differ between runs. */
+		unsigned char *q = p;
+		size_t i;
+
+		srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+		for (i = 0; i < n; i++)
+			q[i] = (unsigned char)random();
+	}
+}
+
+static long long
+num(const char *opt, const char *s, long long min, long long max)
+{
+	struct bt_err e;
+	long long v;
+
+	if (bt_strtonum(s, min, max, &v, &e) < 0)
+		bt_die(BT_EX_USAGE, "%s: %s", opt, e.msg);
+	return v;
+}
+
+static double
+seconds(const char *opt, const char *s)
+{
+	char *end;
+	double v;
+
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || !isfinite(v) || v <= 0 || v > 3600)
+		bt_die(BT_EX_USAGE, "%s: '%s' is not a number of seconds "
+		    "in (0, 3600]", opt, s);
+	return v;
+}
+
+static int
+event(const char *s)
+{
+	if (strcmp(s, "none") == 0)
+		return BT_EVENT_NONE;
+	if (strcmp(s, "started") == 0)
+		return BT_EVENT_STARTED;
+	if (strcmp(s, "completed") == 0)
+		return BT_EVENT_COMPLETED;
+	if (strcmp(s, "stopped") == 0)
+		return BT_EVENT_STOPPED;
+	bt_die(BT_EX_USAGE, "--event: '%s' is not started, completed, "
+	    "stopped or none", s);
+}
+
+struct list {
+	const char **url;
+	size_t n, cap;
+};
+
+static void
+add(struct list *l, const char *u)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->url[i], u) == 0)
+			return;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		if ((l->url = realloc(l->url, l->cap * sizeof(*l->url))) ==
+		    NULL)
+			bt_die(BT_EX_SOFTWARE, "out of memory");
+	}
+	l->url[l->n++] = u;
+}
+
+/* BEP 12: each tier shuffled once, the tiers in order. */
+static void
+add_tiers(struct list *l, const struct bt_torrent *t)
+{
+	size_t i, j;
+
+	for (i = 0; i < t->ntiers; i++) {
+		size_t n = t->tiers[i].n, start = l->n;
+
+		for (j = 0; j < n; j++)
+			add(l, t->tiers[i].url[j]);
+		for (j = l->n - start; j > 1; j--) {
+			uint32_t r;
+			const char *x;
+
+			randbytes(&r, sizeof(r));
+			r %= (uint32_t)j;
+			x = l->url[start + j - 1];
+			l->url[start + j - 1] = l->url[start + r];
+			l->url[start + r] = x;
+		}
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "downloaded", required_argument, NULL, 'd' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "peer-id", required_argument, NULL, 'i' },
+		{ "left", required_argument, NULL, 'l' },
+		{ "numwant", required_argument, NULL, 'n' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "retries", required_argument, NULL, 'r' },
+		{ "scrape", no_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "tracker", required_argument, NULL, 'T' },
+		{ "uploaded", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bt_tracker_opts o = { BT_TRACKER_TIMEOUT, BT_UDP_RETRIES };
+	struct bt_tracker_session s;
+	struct bt_announce a;
+	struct bt_torrent t;
+	struct list given = { 0 }, use = { 0 };
+	struct bt_buf out = { 0 };
+	struct bt_err e;
+	const char *path, *peer_id = NULL;
+	long long left = -1;
+	int all = 0, scrape = 0, ok = 0, bad = 0, c;
+	size_t i;
+
+	bt_cli_init(argv[0]);
+	memset(&a, 0, sizeof(a));
+	a.port = 6881;
+	a.event = BT_EVENT_STARTED;
+	a.numwant = BT_TRACKER_NUMWANT;
+	while ((c = getopt_long(argc, argv, "ad:e:i:l:n:p:r:st:T:u:", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			all = 1;
+			break;
+		case 'd':
+			a.downloaded = num("--downloaded", optarg, 0,
+			    LLONG_MAX);
+			break;
+		case 'e':
+			a.event = event(optarg);
+			break;
+		case 'i':
+			peer_id = optarg;
+			break;
+		case 'l':
+			left = num("--left", optarg, 0, LLONG_MAX);
+			break;
+		case 'n':
+			a.numwant = (int32_t)num("--numwant", optarg, 0,
+			    BT_TRACKER_MAX_PEERS);
+			break;
+		case 'p':
+			a.port = (uint16_t)num("--port", optarg, 1, 65535);
+			break;
+		case 'r':
+			o.retries = (int)num("--retries", optarg, 0,
+			    BT_UDP_MAX_RETRIES);
+			break;
+		case 's':
+			scrape = 1;
+			break;
+		case 't':
+			o.timeout = seconds("--timeout", optarg);
+			break;
+		case 'T':
+			add(&given, optarg);
+			break;
+		case 'u':
+			a.uploaded = num("--uploaded", optarg, 0, LLONG_MAX);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 1)
+		usage();
+	path = argv[optind];
+
+	if (peer_id == NULL) {
+		/* Azureus style: our client prefix, then random bytes. */
+		memcpy(a.peer_id, BT_PEER_ID_PREFIX, 8);
+		randbytes(a.peer_id + 8, BT_SHA1_LEN - 8);
+	} else if (strlen(peer_id) == 2 * BT_SHA1_LEN &&
+	    bt_unhex(peer_id, 2 * BT_SHA1_LEN, a.peer_id, BT_SHA1_LEN) == 0) {
+		;
+	} else if (strlen(peer_id) == BT_SHA1_LEN) {
+		memcpy(a.peer_id, peer_id, BT_SHA1_LEN);
+	} else
+		bt_die(BT_EX_USAGE, "--peer-id: expected 20 bytes or 40 hex "
+		    "digits");
+	randbytes(&a.key, sizeof(a.key));
+
+	if (bt_torrent_load(&t, path, &e) < 0)
+		bt_die_err(path, &e);
+	memcpy(a.info_hash, t.info_hash, BT_SHA1_LEN);
+	a.left = left >= 0 ? left : t.total_length;
+
+	if (given.n > 0)
+		use = given;
+	else if (t.ntiers > 0)
+		add_tiers(&use, &t);	/* BEP 12: announce is ignored */
+	else if (t.announce != NULL)
+		add(&use, t.announce);
+	if (use.n == 0)
+		bt_die(BT_EX_UNAVAILABLE, "%s: no tracker in the torrent "
+		    "(give one with --tracker)", path);
+
+	if (bt_tracker_session_init(&s, &o, &e) < 0)
+		bt_die_err(NULL, &e);
+	for (i = 0; i < use.n && (all || !ok); i++) {
+		char u[4 * 256 + 1], warn[4 * BT_TRACKER_MAX_TEXT + 1];
+		int r;
+
+		bt_escape(use.url[i], strlen(use.url[i]), u, sizeof(u));
+		if (scrape)
+			r = bt_tracker_scrape(&s, use.url[i], t.info_hash,
+			    path, &out, &e);
+		else
+			r = bt_tracker_announce(&s, use.url[i], &a, path,
+			    &out, warn, sizeof(warn), &e);
+		if (r < 0) {
+			bt_warn_err(u, &e);
+			if (e.status == BT_EX_SOFTWARE)
+				exit(BT_EX_SOFTWARE);
+			if (e.status == BT_EX_DATAERR)
+				bad = 1;
+			continue;
+		}
+		if (!scrape && warn[0] != '\0')
+			bt_warnx("%s: tracker warning: %s", u, warn);
+		/* Each answer leaves at once: the next stage can start. */
+		if (fwrite(out.p, 1, out.len, stdout) != out.len ||
+		    fflush(stdout) != 0)
+			break;
+		ok = 1;
+	}
+	bt_buf_free(&out);
+	bt_tracker_session_free(&s);
+	free(use.url);
+	bt_torrent_free(&t);
+	/* A write error wins: bt_fshut_stdout reports it. */
+	return bt_fshut_stdout(ok ? BT_EX_OK :
+	    bad ? BT_EX_DATAERR : BT_EX_UNAVAILABLE);
+}
