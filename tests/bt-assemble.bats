@@ -1,0 +1,279 @@
+#!/usr/bin/env bats
+# bt-assemble: a piece stream in, the torrent's files out, under DIR.
+# No network: data is random, torrents come from mktorrent, and the piece
+# streams are built here from the data.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# mkstream TORRENT DATAROOT [-c N] INDEX...: the piece stream of the given
+# pieces (in that order) of TORRENT, whose files are under DATAROOT; -c N
+# flips one byte of piece N. "all" is every piece.
+mkstream() {
+	python3 - "$@" <<'EOF'
+import sys, os
+def dec(b, i=0):
+    c = b[i:i+1]
+    if c == b'i':
+        j = b.index(b'e', i); return int(b[i+1:j]), j + 1
+    if c in (b'l', b'd'):
+        out, i = [], i + 1
+        while b[i:i+1] != b'e':
+            v, i = dec(b, i); out.append(v)
+        return (dict(zip(out[::2], out[1::2])) if c == b'd' else out), i + 1
+    j = b.index(b':', i); n = int(b[i:j])
+    return b[j+1:j+1+n], j + 1 + n
+args = sys.argv[1:]
+tor, root, args = args[0], args[1], args[2:]
+bad = -1
+if args and args[0] == '-c':
+    bad, args = int(args[1]), args[2:]
+raw = open(tor, 'rb').read()
+info = dec(raw)[0][b'info']
+name = info[b'name'].decode()
+if b'files' in info:
+    paths = [os.path.join(root, name, *[p.decode() for p in f[b'path']])
+             for f in info[b'files']]
+else:
+    paths = [os.path.join(root, name)]
+data = b''.join(open(p, 'rb').read() for p in paths)
+pl = info[b'piece length']
+n = len(info[b'pieces']) // 20
+idx = list(range(n)) if args == ['all'] else [int(a) for a in args]
+out = sys.stdout.buffer
+out.write(raw)
+for i in idx:
+    p = bytearray(data[i*pl:(i+1)*pl])
+    if i == bad:
+        p[len(p) // 2] ^= 0xff
+    out.write(b'd5:indexi%de5:piece%d:' % (i, len(p)) + bytes(p) + b'e')
+EOF
+}
+
+# A multi-file torrent with nested folders, a zero-length file, and files
+# smaller than a piece so that pieces span files: 32 KiB pieces, 7 pieces,
+# the last one short.
+setup_file() {
+	cd "$BATS_FILE_TMPDIR"
+	mkdir -p src/multi/sub/deep
+	rand_file src/multi/a.bin 100000
+	rand_file src/multi/sub/b.bin 70000
+	rand_file src/multi/sub/deep/c.bin 5000
+	rand_file src/multi/sub/deep/d.bin 30000
+	: >src/multi/sub/empty
+	mktorrent -l 15 -a http://127.0.0.1:1/announce -o multi.torrent \
+	    src/multi >/dev/null
+	rand_file src/single.bin 200001
+	mktorrent -l 15 -a http://127.0.0.1:1/announce -o single.torrent \
+	    src/single.bin >/dev/null
+	rand_file src/other.bin 200001
+	mktorrent -l 15 -a http://127.0.0.1:1/announce -o other.torrent \
+	    src/other.bin >/dev/null
+}
+
+setup() {
+	cd "$BATS_FILE_TMPDIR"
+	out=$BATS_TEST_TMPDIR/out
+}
+
+teardown() {
+	if [ -n "${mnt:-}" ]; then
+		umount "$mnt" 2>/dev/null || true
+	fi
+}
+
+# The files of multi.torrent under $1 are byte-identical to the source.
+same_multi() {
+	for f in a.bin sub/b.bin sub/deep/c.bin sub/deep/d.bin sub/empty; do
+		cmp src/multi/$f "$1/multi/$f" || return 1
+	done
+}
+
+@test "writes a single-file torrent with a short last piece, byte-identical, under its real name" {
+	mkstream single.torrent src all >s
+	run --separate-stderr bt-assemble -C "$out" s
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+	cmp src/single.bin "$out/single.bin"
+	run ls -A "$out"
+	assert_output "single.bin"
+}
+
+@test "reads the stream from standard input and writes into the current folder by default" {
+	mkdir "$out" && cd "$out"
+	mkstream "$BATS_FILE_TMPDIR/single.torrent" "$BATS_FILE_TMPDIR/src" \
+	    all | bt-assemble
+	cmp "$BATS_FILE_TMPDIR/src/single.bin" single.bin
+}
+
+@test "writes a multi-file torrent with nested folders, pieces spanning files, in any order" {
+	mkstream multi.torrent src 6 2 0 5 3 1 4 >s
+	run --separate-stderr bt-assemble -C "$out" s
+	assert_success
+	same_multi "$out"
+	run find "$out" -name '*.part'
+	assert_output ""
+}
+
+@test "creates zero-length files at the end of the run" {
+	mkstream multi.torrent src all | bt-assemble -C "$out"
+	[ -f "$out/multi/sub/empty" ] && [ ! -s "$out/multi/sub/empty" ]
+}
+
+@test "keeps a file under NAME.part until every piece touching it is in" {
+	# Pieces 0-2 hold a.bin (100000 bytes) and the start of b.bin.
+	mkstream multi.torrent src 0 1 2 3 | bt-assemble -C "$out"
+	cmp src/multi/a.bin "$out/multi/a.bin"
+	[ ! -e "$out/multi/a.bin.part" ]
+	[ -f "$out/multi/sub/b.bin.part" ]
+	[ ! -e "$out/multi/sub/b.bin" ]
+	[ ! -e "$out/multi/sub/deep/d.bin" ]
+}
+
+@test "refuses a piece whose SHA-1 differs: reports it, writes nothing of it, exits 1" {
+	mkstream single.torrent src -c 2 all >s
+	run -1 --separate-stderr bt-assemble -C "$out" s
+	assert_equal "$stderr" "bt-assemble: piece 2: SHA-1 mismatch: not written"
+	[ -f "$out/single.bin.part" ] && [ ! -e "$out/single.bin" ]
+	run bt-verify --missing single.torrent "$out"
+	assert_output "2"
+	# Bytes of piece 2 were never written: a hole, read as zeros.
+	run cmp <(dd if="$out/single.bin.part" bs=32768 skip=2 count=1 \
+	    2>/dev/null) <(head -c 32768 /dev/zero)
+	assert_success
+}
+
+@test "a stream of another torrent's pieces writes nothing and exits 1" {
+	# other.torrent's data framed as single.torrent's pieces.
+	{ cat single.torrent; mkstream other.torrent src 0 1 |
+	    tail -c +$(($(stat -c %s other.torrent) + 1)); } >s
+	run -1 --separate-stderr bt-assemble -C "$out" s
+	assert_equal "$stderr" "bt-assemble: piece 0: SHA-1 mismatch: not written
+bt-assemble: piece 1: SHA-1 mismatch: not written"
+	run find "$out" -type f -size +0
+	assert_output ""
+}
+
+@test "a second, different torrent inside the stream is malformed data (65)" {
+	{ mkstream single.torrent src 0; mkstream other.torrent src 0; } >s
+	run -65 --separate-stderr bt-assemble -C "$out" s
+	hdr='d5:indexi0e5:piece32768:'
+	at=$(($(stat -c %s single.torrent) + ${#hdr} + 32768 + 1))
+	assert_equal "$stderr" "bt-assemble: s: byte $at: stream holds a second, different torrent"
+	[ -f "$out/single.bin.part" ]
+}
+
+@test "a truncated stream is an error (65) and nothing unfinished looks complete" {
+	mkstream multi.torrent src all >s
+	head -c $(($(stat -c %s s) - 1000)) s >cut
+	run -65 --separate-stderr bt-assemble -C "$out" cut
+	assert_equal "$stderr" "bt-assemble: cut: byte $(($(stat -c %s cut))): stream ends inside a value"
+	# The first pieces are in; the files of the last piece are not done.
+	cmp src/multi/a.bin "$out/multi/a.bin"
+	[ -f "$out/multi/sub/deep/d.bin.part" ]
+	[ ! -e "$out/multi/sub/deep/d.bin" ]
+	run bt-verify --missing multi.torrent "$out"
+	assert_output "6"
+}
+
+@test "a rerun over a partly written folder keeps every verified piece and completes it" {
+	mkstream multi.torrent src 0 4 6 | bt-assemble -C "$out"
+	run bt-verify --missing multi.torrent "$out"
+	assert_output "1-3,5"
+	# The second run brings only what is missing; the rest is on disk.
+	mkstream multi.torrent src 1 2 3 5 | bt-assemble -C "$out"
+	same_multi "$out"
+	run find "$out" -name '*.part'
+	assert_output ""
+}
+
+@test "a rerun with an empty stream renames files whose pieces are all on disk" {
+	mkstream multi.torrent src all | bt-assemble -C "$out"
+	mv "$out/multi/sub/deep/d.bin" "$out/multi/sub/deep/d.bin.part"
+	run bt-assemble -p -C "$out" multi.torrent
+	assert_success
+	assert_line "$out/multi/sub/deep/d.bin"
+	same_multi "$out"
+}
+
+@test "never truncates existing data, and writes into a file found under its real name" {
+	mkdir -p "$out"
+	cp src/single.bin "$out/single.bin"
+	printf 'tail' >>"$out/single.bin"
+	cp "$out/single.bin" expect
+	mkstream single.torrent src 1 | bt-assemble -C "$out"
+	cmp expect "$out/single.bin"
+	[ ! -e "$out/single.bin.part" ]
+}
+
+@test "never follows a symbolic link planted in DIR as a folder" {
+	mkdir -p "$out" "$BATS_TEST_TMPDIR/outside"
+	ln -s "$BATS_TEST_TMPDIR/outside" "$out/multi"
+	mkstream multi.torrent src all >s
+	run -74 --separate-stderr bt-assemble -C "$out" s
+	assert_equal "$stderr" "bt-assemble: $out: multi/a.bin: 'multi' is a symbolic link or not a folder: not followed"
+	run ls -A "$BATS_TEST_TMPDIR/outside"
+	assert_output ""
+}
+
+@test "never follows a symbolic link planted in DIR as a file" {
+	mkdir -p "$out"
+	printf 'precious' >"$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$out/single.bin.part"
+	mkstream single.torrent src all >s
+	run -74 --separate-stderr bt-assemble -C "$out" s
+	assert_equal "$stderr" "bt-assemble: $out: single.bin.part: is a symbolic link: not followed"
+	run cat "$BATS_TEST_TMPDIR/target"
+	assert_output "precious"
+}
+
+@test "a full disk is one clear line and status 74, and what was verified stays" {
+	mnt=$BATS_TEST_TMPDIR/mnt
+	mkdir -p "$mnt"
+	mount -t tmpfs -o size=128k tmpfs "$mnt" 2>/dev/null ||
+	    skip "cannot mount a tmpfs here (needs root)"
+	mkstream single.torrent src all >s
+	run -74 --separate-stderr bt-assemble -C "$mnt/d" s
+	assert_equal "$stderr" "bt-assemble: $mnt/d: single.bin: write: No space left on device"
+	run bt-verify single.torrent "$mnt/d"
+	assert_failure 1
+	assert_line --index 0 "0 good"
+	assert_line --index 1 "1 good"
+	assert_line --index 6 "6 missing"
+}
+
+@test "a read-only DIR is one clear line and status 74" {
+	mnt=$BATS_TEST_TMPDIR/mnt
+	mkdir -p "$mnt"
+	mount -t tmpfs -o ro,size=128k tmpfs "$mnt" 2>/dev/null ||
+	    skip "cannot mount a tmpfs here (needs root)"
+	mkstream single.torrent src all >s
+	run -74 --separate-stderr bt-assemble -C "$mnt" s
+	assert_equal "$stderr" "bt-assemble: $mnt: single.bin: Read-only file system"
+	run -74 --separate-stderr bt-assemble -C "$mnt/new" s
+	assert_equal "$stderr" "bt-assemble: $mnt/new: $mnt/new: cannot make the folder: Read-only file system"
+}
+
+@test "-p prints the paths of the complete files, -v a summary on stderr" {
+	mkstream multi.torrent src 0 1 2 3 >s
+	run --separate-stderr bt-assemble -pv -C "$out" s
+	assert_success
+	assert_output "$out/multi/a.bin
+$out/multi/sub/empty"
+	assert_equal "$stderr" "bt-assemble: 4 pieces written, 0 refused; 2 of 5 files complete"
+}
+
+@test "a stream that does not start with a torrent is malformed data (65)" {
+	printf 'd5:indexi0e5:piece1:xe' >s
+	run -65 --separate-stderr bt-assemble -C "$out" s
+	assert_equal "$stderr" "bt-assemble: s: byte 0: not a piece stream: it does not start with a torrent"
+	[ ! -e "$out" ]
+}
+
+@test "a missing input is status 66, a bad option 64 with the synopsis" {
+	run -66 --separate-stderr bt-assemble -C "$out" nosuch
+	assert_equal "$stderr" "bt-assemble: nosuch: No such file or directory"
+	run -64 --separate-stderr bt-assemble -x
+	assert_equal "${stderr_lines[-1]}" "usage: bt-assemble [-pv] [-C dir] [file]"
+}
