@@ -70,6 +70,7 @@ struct peer {
 	char name[64];
 	int fd, state;
 	long long t_state, t_block, t_sent;
+	long long t_asked;	/* when its pipeline last went from empty */
 	/* handshake */
 	uint8_t hs[BT_WIRE_HANDSHAKE_LEN];
 	size_t hslen;
@@ -353,9 +354,16 @@ piece_complete(struct swarm *s, struct piece *pc)
 
 	bt_sha1(pc->buf, pc->len, h);
 	if (memcmp(h, bt_piece_hash(s->t, pc->index), BT_SHA1_LEN) == 0) {
-		for (b = 0; b < pc->nblocks; b++)
-			if (pc->bfrom[b] >= 0)
-				s->peer[pc->bfrom[b]]->served = 1;
+		for (b = 0; b < pc->nblocks; b++) {
+			struct peer *p;
+
+			if (pc->bfrom[b] < 0)
+				continue;
+			p = s->peer[pc->bfrom[b]];
+			if (!p->served)
+				s->st.served++;
+			p->served = 1;
+		}
 		if (s->c->sequential) {
 			pc->held = 1;
 			emit_in_order(s);
@@ -549,7 +557,7 @@ fill_requests(struct swarm *s, struct peer *p)
 	if (p->state != PS_ACTIVE || p->choking || !p->interested)
 		return;
 	if (p->qlive == 0)
-		p->t_block = s->now;	/* the snub clock starts now */
+		p->t_asked = s->now;	/* the snub clock starts now */
 	while (p->qlive < depth && p->qn < QCAP && p->outlen + 17 <= OUTCAP &&
 	    !s->failed) {
 		if (!pick(s, p, &pc, &b))
@@ -1185,7 +1193,8 @@ tick(struct swarm *s)
 			continue;
 		}
 		if (p->qlive > 0 && !p->snubbed &&
-		    s->now - p->t_block > s->snub_ms) {
+		    s->now - p->t_block > s->snub_ms &&
+		    s->now - p->t_asked > s->snub_ms) {
 			/* Snubbed: its requests go to other peers. */
 			p->snubbed = 1;
 			plog(s, p, BT_LOG_INFO, "snubbed: no block in %d ms",

@@ -1,0 +1,278 @@
+/*
+ * hostile-peer: a seeder that misbehaves on purpose, for tests.
+ *
+ *	hostile-peer -m MODE -t TORRENT -f DATA [-p PORT] [-l SECONDS]
+ *
+ * Listens on 127.0.0.1:PORT (0 or none: any free port), prints the port
+ * on stdout, serves each connection in a child process from DATA (the
+ * single file of TORRENT) and exits after SECONDS (default 60). Modes:
+ *
+ *	honest		serves correctly
+ *	noisy		serves correctly, amid extension (BEP 10), port,
+ *			suggest, unknown-id messages and keep-alives
+ *	corrupt		every block has one byte flipped
+ *	unasked		answers each request with a block at a wrong offset
+ *	wronglen	answers each request with half the block
+ *	oversize	sends a length prefix of 256 MiB after unchoking
+ *	spare		a bitfield with the spare bits set
+ *	badlen		a bitfield one byte too long
+ *	badhave		a have of the piece past the last
+ *	stall		unchokes, then never answers a request
+ *	silent		accepts and never says a thing
+ *	self		answers with the peer id it was sent
+ *	wronghash	answers with another info hash
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "metainfo.h"
+#include "wire.h"
+
+static const char *mode;
+static struct bt_torrent t;
+static int data_fd;
+
+static void die(const char *) __attribute__((noreturn));
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "hostile-peer: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int
+is(const char *m)
+{
+	return strcmp(mode, m) == 0;
+}
+
+static void
+put(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, c, n);
+		if (w <= 0)
+			exit(0);
+		c += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+get(int fd, void *p, size_t n)
+{
+	char *c = p;
+	ssize_t r;
+
+	while (n > 0) {
+		r = read(fd, c, n);
+		if (r <= 0)
+			exit(0);
+		c += r;
+		n -= (size_t)r;
+	}
+}
+
+static void
+msg(int fd, uint8_t id, const void *payload, uint32_t n)
+{
+	uint8_t h[5];
+
+	bt_put32(h, n + 1);
+	h[4] = id;
+	put(fd, h, 5);
+	if (n > 0)
+		put(fd, payload, n);
+}
+
+static void
+send_block(int fd, uint32_t index, uint32_t begin, uint32_t len)
+{
+	static uint8_t buf[65536];
+	uint8_t h[13];
+	off_t off = (off_t)index * t.piece_length + begin;
+
+	if (len > sizeof(buf))
+		exit(0);
+	if (pread(data_fd, buf, len, off) != (ssize_t)len)
+		die("pread");
+	if (is("corrupt"))
+		buf[len / 2] ^= 0x55;
+	if (is("unasked"))
+		begin += 1;
+	if (is("wronglen"))
+		len /= 2;
+	bt_wire_piece_hdr(h, index, begin, len);
+	put(fd, h, 13);
+	put(fd, buf, len);
+}
+
+static void
+serve(int fd)
+{
+	uint8_t hs[BT_WIRE_HANDSHAKE_LEN], id[20], m[80], *bf;
+	size_t nbf = (t.npieces + 7) / 8;
+	uint32_t len, i;
+
+	if (is("silent")) {
+		while (read(fd, m, sizeof(m)) > 0)
+			;
+		exit(0);
+	}
+	get(fd, hs, sizeof(hs));
+	memcpy(id, "-HP0001-hostilepeer!", 20);
+	if (is("self"))
+		memcpy(id, hs + 48, 20);
+	bt_wire_handshake(m, t.info_hash, id);
+	if (is("wronghash"))
+		m[30] ^= 1;
+	put(fd, m, BT_WIRE_HANDSHAKE_LEN);
+
+	if ((bf = calloc(1, nbf + 1)) == NULL)
+		die("calloc");
+	for (i = 0; i < t.npieces; i++)
+		bt_bit_set(bf, i);
+	if (is("spare"))
+		bf[nbf - 1] = 0xff;
+	if (is("noisy")) {
+		static const char ext[] = "\0d1:md11:ut_metadatai3ee1:v4:testee";
+
+		msg(fd, BT_MSG_EXTENDED, ext, sizeof(ext) - 1);
+	}
+	msg(fd, BT_MSG_BITFIELD, bf, (uint32_t)nbf + (is("badlen") ? 1 : 0));
+	if (is("badhave")) {
+		uint8_t h[9];
+
+		bt_wire_have(h, t.npieces);
+		put(fd, h, 9);
+	}
+	if (is("noisy")) {
+		uint8_t x[4] = { 0x1a, 0xe1, 0, 0 };
+
+		put(fd, "\0\0\0\0", 4);
+		msg(fd, BT_MSG_PORT, x, 2);
+		msg(fd, BT_MSG_SUGGEST, x, 4);
+		msg(fd, 99, "whatever", 8);
+	}
+	msg(fd, BT_MSG_UNCHOKE, NULL, 0);
+	if (is("oversize")) {
+		bt_put32(m, 256u << 20);
+		m[4] = BT_MSG_PIECE;
+		put(fd, m, 5);
+	}
+	for (;;) {
+		get(fd, m, 4);
+		len = bt_get32(m);
+		if (len == 0)
+			continue;
+		if (len > sizeof(m)) {
+			/* a message we do not care about: skip it */
+			while (len > 0) {
+				uint32_t k = len > sizeof(m) ? sizeof(m) : len;
+
+				get(fd, m, k);
+				len -= k;
+			}
+			continue;
+		}
+		get(fd, m, len);
+		if (m[0] != BT_MSG_REQUEST || len != 13 || is("stall"))
+			continue;
+		if (is("noisy"))
+			msg(fd, BT_MSG_EXTENDED, "\x03junk", 5);
+		send_block(fd, bt_get32(m + 1), bt_get32(m + 5),
+		    bt_get32(m + 9));
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
+	struct bt_err e;
+	const char *tfile = NULL, *dfile = NULL;
+	int ch, port = 0, life = 60, ls, fd, one = 1;
+
+	while ((ch = getopt(argc, argv, "f:l:m:p:t:")) != -1) {
+		switch (ch) {
+		case 'f':
+			dfile = optarg;
+			break;
+		case 'l':
+			life = atoi(optarg);
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 't':
+			tfile = optarg;
+			break;
+		default:
+			exit(64);
+		}
+	}
+	if (mode == NULL || tfile == NULL || dfile == NULL) {
+		fprintf(stderr, "usage: hostile-peer -m MODE -t TORRENT "
+		    "-f DATA [-p PORT] [-l SECONDS]\n");
+		exit(64);
+	}
+	if (bt_torrent_load(&t, tfile, &e) < 0) {
+		fprintf(stderr, "hostile-peer: %s: %s\n", tfile, e.msg);
+		exit(66);
+	}
+	if ((data_fd = open(dfile, O_RDONLY)) < 0)
+		die(dfile);
+	signal(SIGCHLD, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	if ((ls = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		die("socket");
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(ls, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		die("bind");
+	if (listen(ls, 16) < 0)
+		die("listen");
+	if (getsockname(ls, (struct sockaddr *)&sin, &slen) < 0)
+		die("getsockname");
+	printf("%d\n", ntohs(sin.sin_port));
+	fflush(stdout);
+	alarm((unsigned)life);
+	for (;;) {
+		fd = accept(ls, NULL, NULL);
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			die("accept");
+		}
+		switch (fork()) {
+		case -1:
+			die("fork");
+		case 0:
+			close(ls);
+			alarm((unsigned)life);
+			serve(fd);
+			exit(0);
+		default:
+			close(fd);
+		}
+	}
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+# A libtorrent seeder for tests and benchmarks, on 127.0.0.1 only.
+# Run with Debian's /usr/bin/python3 (the one with python3-libtorrent):
+#   lt-seed.py TORRENT DATADIR PORT [LIFETIME_SECONDS]
+# DHT, LSD, UPnP, NAT-PMP and uTP are off; no tracker is contacted (the
+# torrent's trackers are removed); several connections from one address
+# are accepted. It prints "ready" on stdout once it seeds, and exits after
+# LIFETIME seconds (default 600) so a forgotten one does not linger.
+import sys
+import time
+
+import libtorrent as lt
+
+
+def main():
+    torrent, datadir, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    lifetime = float(sys.argv[4]) if len(sys.argv) > 4 else 600.0
+    s = lt.session({
+        "listen_interfaces": "127.0.0.1:%d" % port,
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        "allow_multiple_connections_per_ip": True,
+        "max_retry_port_bind": 0,
+        "alert_mask": 0,
+        "upload_rate_limit": 0,
+        "unchoke_slots_limit": -1,
+        "connections_limit": 500,
+        "send_buffer_watermark": 8 * 1024 * 1024,
+        "send_buffer_low_watermark": 1024 * 1024,
+        "max_queued_disk_bytes": 16 * 1024 * 1024,
+    })
+    ti = lt.torrent_info(torrent)
+    ti.trackers()  # keep the object alive; trackers dropped below
+    p = lt.add_torrent_params()
+    p.ti = ti
+    p.save_path = datadir
+    p.flags = lt.torrent_flags.seed_mode
+    p.trackers = []
+    h = s.add_torrent(p)
+    h.replace_trackers([])
+    deadline = time.time() + 30
+    while not h.status().is_seeding and time.time() < deadline:
+        time.sleep(0.05)
+    if not h.status().is_seeding:
+        sys.stderr.write("lt-seed: not seeding\n")
+        sys.exit(1)
+    print("ready", flush=True)
+    end = time.time() + lifetime
+    while time.time() < end:
+        time.sleep(0.5)
+
+
+main()
