@@ -221,7 +221,7 @@ main(int argc, char **argv)
 		case 'j':
 			if (bt_strtonum(optarg, 1, BT_VERIFY_MAX_THREADS, &n,
 			    &e) < 0)
-				bt_die(BT_EX_USAGE, "-j %s: %s", optarg,
+				bt_die(BT_EX_USAGE, "-j: %s",
 				    e.msg);
 			nthreads = (int)n;
 			break;
