@@ -1,0 +1,486 @@
+#!/usr/bin/env bats
+# bt-decode: bencode to JSON, sequences, torrent summaries (-i), errors.
+
+bats_require_minimum_version 1.5.0
+load helper
+
+TRACKER=http://127.0.0.1:1/announce
+
+setup_file() {
+	local d=$BATS_FILE_TMPDIR
+	mkdir -p "$d/multi/sub/deep" "$d/multi/日本"
+	rand_file "$d/multi/a.bin" 100000
+	: >"$d/multi/empty"
+	rand_file "$d/multi/sub/deep/z" 300
+	rand_file "$d/multi/sub/é ü.txt" 5000
+	rand_file "$d/multi/日本/データ.bin" 2000
+	rand_file "$d/one.bin" 70000
+	mktorrent -l 15 -a "$TRACKER" -o "$d/m-multi.torrent" "$d/multi" \
+	    >/dev/null
+	mktorrent -l 15 -a "$TRACKER" -o "$d/m-one.torrent" "$d/one.bin" \
+	    >/dev/null
+	transmission-create -o "$d/t-multi.torrent" -t "$TRACKER" \
+	    "$d/multi" >/dev/null 2>&1
+	transmission-create -o "$d/t-one.torrent" -t "$TRACKER" \
+	    "$d/one.bin" >/dev/null 2>&1
+}
+
+# The bencode in $1 (printf %b escapes) decoded from a file.
+decode() {
+	printf '%b' "$1" >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr bt-decode "$BATS_TEST_TMPDIR/in"
+}
+
+# bt-decode on the bencode $1 fails with 65 and exactly the message $2.
+bad() {
+	printf '%b' "$1" >"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr bt-decode "$BATS_TEST_TMPDIR/in"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR/in: $2"
+}
+
+# bt-decode -i on the torrent given as JSON in $1 fails with 65 and $2.
+bad_torrent() {
+	printf '%s' "$1" | bt-encode >"$BATS_TEST_TMPDIR/x.torrent"
+	run -65 --separate-stderr bt-decode -i "$BATS_TEST_TMPDIR/x.torrent"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR/x.torrent: $2"
+	assert_output ""
+}
+
+# The one-file mktorrent torrent as JSON, edited by the jq filter $1.
+one_edited() {
+	bt-decode "$BATS_FILE_TMPDIR/m-one.torrent" | jq -c "$1"
+}
+
+# A size as transmission-show 3.00 prints it (units of 1000 bytes).
+tr_size() {
+	awk -v b="$1" 'BEGIN {
+		split("kB MB GB TB", u, " "); i = 1; d = 1000
+		while (i < 4 && b >= d * 1000) { d *= 1000; i++ }
+		v = b / d
+		printf (v < 100 ? "%.2f %s\n" : "%.1f %s\n"), v, u[i] }'
+}
+
+# Compare bt-decode -i with transmission-show on torrent $1: name, info
+# hash, total size and the file list (paths and sizes).
+same_as_transmission_show() {
+	local t=$1 show mine files_show files_mine size path
+	show=$(transmission-show "$t")
+	run -0 bt-decode -i "$t"
+	mine=$output
+	assert_equal "$(sed -n 's/^Name: //p' <<<"$mine")" \
+	    "$(sed -n 's/^  Name: //p' <<<"$show")"
+	assert_equal "$(sed -n 's/^Info hash: //p' <<<"$mine")" \
+	    "$(sed -n 's/^  Hash: //p' <<<"$show")"
+	size=$(sed -n 's/^Total size: \([0-9]*\) bytes.*/\1/p' <<<"$mine")
+	assert_equal "$(tr_size "$size")" \
+	    "$(sed -n 's/^  Total Size: //p' <<<"$show")"
+	files_show=$(sed -n '/^FILES$/,$s/^  \(.*\) (\(.*\))$/\1|\2/p' \
+	    <<<"$show" | LC_ALL=C sort)
+	files_mine=$(sed -n '/^Files: /,$p' <<<"$mine" | tail -n +2 |
+	    while read -r size path; do
+		echo "$path|$(tr_size "$size")"
+	    done | LC_ALL=C sort)
+	[ -n "$files_mine" ]
+	assert_equal "$files_mine" "$files_show"
+}
+
+@test "prints integers exactly, zero, negative and the int64 extremes" {
+	decode 'i0ei-42ei9223372036854775807ei-9223372036854775808e'
+	assert_success
+	assert_output $'0\n-42\n9223372036854775807\n-9223372036854775808'
+}
+
+@test "escapes quote, backslash and control characters; UTF-8 as is" {
+	decode '13:a"b\\c\x01\t\n\x1f\x7f/\xc3\xa9'
+	assert_success
+	assert_output '"a\"b\\c\u0001\u0009\u000a\u001f'$'\x7f''/é"'
+}
+
+@test "writes a string that is not UTF-8 as hex:" {
+	decode '4:\xff\x00ab3:\xc0\xaf!'
+	assert_success
+	assert_output $'"hex:ff006162"\n"hex:c0af21"'
+}
+
+@test "writes a string starting with hex: as hex: so it round-trips" {
+	decode '7:hex:abc3:hex'
+	assert_success
+	assert_output $'"hex:6865783a616263"\n"hex"'
+}
+
+@test "writes the empty string, empty list and empty dict" {
+	decode '0:lede'
+	assert_success
+	assert_output $'""\n[]\n{}'
+}
+
+@test "writes nested lists and dicts with keys in input order" {
+	decode 'd1:zli1eli2eleee1:ad1:y2:\xff\xfe1:xdeee'
+	assert_success
+	assert_output '{"z":[1,[2,[]]],"a":{"y":"hex:fffe","x":{}}}'
+}
+
+@test "applies the hex: rule to dict keys" {
+	decode 'd1:\xffi1e4:hex:i2ee'
+	assert_success
+	assert_output '{"hex:ff":1,"hex:6865783a":2}'
+}
+
+@test "writes a sequence of 3 values as 3 lines" {
+	decode 'i1e3:abcd1:kli2eee'
+	assert_success
+	assert_output $'1\n"abc"\n{"k":[2]}'
+	assert_equal "${#lines[@]}" 3
+}
+
+@test "reads standard input when no file or - is given" {
+	run -0 bash -c "printf 'li1ee' | bt-decode"
+	assert_output '[1]'
+	run -0 bash -c "printf 'li1ee' | bt-decode -"
+	assert_output '[1]'
+}
+
+@test "decodes a torrent followed by a piece: one line each" {
+	{ cat "$BATS_FILE_TMPDIR/m-one.torrent"; printf 'd5:indexi0e5:piece3:\xff\x00\x80e'; } \
+	    >"$BATS_TEST_TMPDIR/stream"
+	run -0 --separate-stderr bt-decode "$BATS_TEST_TMPDIR/stream"
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${lines[1]}" '{"index":0,"piece":"hex:ff0080"}'
+	assert_equal "$(jq -r .info.name <<<"${lines[0]}")" one.bin
+}
+
+@test "decodes a long sequence read in pieces from a pipe" {
+	run -0 bash -c 'for i in $(seq 1 3000); do printf "d1:ii%de1:s1000:%01000de" $i 0; done | bt-decode | wc -l'
+	assert_output 3000
+}
+
+@test "bt-decode -i agrees with transmission-show: mktorrent, one file" {
+	same_as_transmission_show "$BATS_FILE_TMPDIR/m-one.torrent"
+}
+
+@test "bt-decode -i agrees with transmission-show: mktorrent, nested folders, empty file, UTF-8 names" {
+	same_as_transmission_show "$BATS_FILE_TMPDIR/m-multi.torrent"
+	run -0 bt-decode -i "$BATS_FILE_TMPDIR/m-multi.torrent"
+	assert_line '  0 multi/empty'
+	assert_line '  2000 multi/日本/データ.bin'
+	assert_line 'Files: 5'
+}
+
+@test "bt-decode -i agrees with transmission-show: transmission-create, one file" {
+	same_as_transmission_show "$BATS_FILE_TMPDIR/t-one.torrent"
+}
+
+@test "bt-decode -i agrees with transmission-show: transmission-create, nested folders, UTF-8 names" {
+	same_as_transmission_show "$BATS_FILE_TMPDIR/t-multi.torrent"
+	run -0 bt-decode -i "$BATS_FILE_TMPDIR/t-multi.torrent"
+	assert_line 'Files: 4'
+	refute_line --partial 'multi/empty'
+}
+
+# A torrent with every field, and a name and comment that try to
+# send escape sequences to the terminal.
+full_torrent() {
+	info='{"files":[{"length":3,"path":["x","y.txt"]},{"length":0,"path":["z"]}],"name":"n\u001b]0;evil\u0007","piece length":16384,"pieces":"hex:00112233445566778899aabbccddeeff00112233","private":1}'
+	printf '%s' "$info" | bt-encode >"$BATS_TEST_TMPDIR/info"
+	hash=$(sha1sum <"$BATS_TEST_TMPDIR/info" | cut -c1-40)
+	printf '%s' '{"announce":"http://127.0.0.1:1/a","announce-list":[["http://127.0.0.1:1/a","udp://127.0.0.1:2"],["http://127.0.0.1:3/b"]],"comment":"line1\nline2 \u001b[31mred","created by":"test 1.0","creation date":1700000000,"info":'"$info"',"url-list":["http://127.0.0.1:4/ws/"]}' |
+	    bt-encode >"$BATS_TEST_TMPDIR/full.torrent"
+}
+
+@test "bt-decode -i prints every field in a fixed layout, names escaped" {
+	full_torrent
+	run -0 --separate-stderr bt-decode -i "$BATS_TEST_TMPDIR/full.torrent"
+	assert_output "Name: n\\x1b]0;evil\\x07
+Info hash: $hash
+Total size: 3 bytes
+Piece length: 16384 bytes (16.0 KiB)
+Pieces: 1
+Private: yes
+Version: v1
+Created: 2023-11-14T22:13:20Z
+Created by: test 1.0
+Comment: line1\\x0aline2 \\x1b[31mred
+Trackers:
+  tier 1: http://127.0.0.1:1/a udp://127.0.0.1:2
+  tier 2: http://127.0.0.1:3/b
+Web seeds:
+  http://127.0.0.1:4/ws/
+Files: 2
+  3 n\\x1b]0;evil\\x07/x/y.txt
+  0 n\\x1b]0;evil\\x07/z"
+	assert_equal "$stderr" ""
+}
+
+@test "bt-decode -i leaves out the lines of absent fields" {
+	printf '%s' '{"info":{"length":1048576,"name":"a","piece length":262144,"pieces":"hex:'"$(printf '%0160d' 0)"'"}}' |
+	    bt-encode >"$BATS_TEST_TMPDIR/min.torrent"
+	run -0 bt-decode -i "$BATS_TEST_TMPDIR/min.torrent"
+	assert_output "Name: a
+Info hash: $(bt-encode <<<'{"length":1048576,"name":"a","piece length":262144,"pieces":"hex:'"$(printf '%0160d' 0)"'"}' | sha1sum | cut -c1-40)
+Total size: 1048576 bytes (1.0 MiB)
+Piece length: 262144 bytes (256.0 KiB)
+Pieces: 4
+Private: no
+Version: v1
+Files: 1
+  1048576 a"
+}
+
+@test "bt-decode -i --json gives the same facts as one JSON object" {
+	full_torrent
+	run -0 --separate-stderr bt-decode --info --json "$BATS_TEST_TMPDIR/full.torrent"
+	assert_equal "${#lines[@]}" 1
+	assert_output '{"name":"n\u001b]0;evil\u0007","info_hash":"'"$hash"'","total_size":3,"piece_length":16384,"piece_count":1,"private":true,"hybrid":false,"creation_date":1700000000,"created_by":"test 1.0","comment":"line1\u000aline2 \u001b[31mred","trackers":[["http://127.0.0.1:1/a","udp://127.0.0.1:2"],["http://127.0.0.1:3/b"]],"url_list":["http://127.0.0.1:4/ws/"],"files":[{"path":"n\u001b]0;evil\u0007/x/y.txt","length":3},{"path":"n\u001b]0;evil\u0007/z","length":0}]}'
+}
+
+@test "bt-decode -ij on a mktorrent torrent: fields checked with jq" {
+	local t=$BATS_FILE_TMPDIR/m-multi.torrent
+	run -0 bt-decode -ij "$t"
+	assert_equal "$(jq -r .name <<<"$output")" multi
+	assert_equal "$(jq -r .info_hash <<<"$output")" \
+	    "$(transmission-show "$t" | sed -n 's/^  Hash: //p')"
+	assert_equal "$(jq .total_size <<<"$output")" 107300
+	assert_equal "$(jq .piece_length <<<"$output")" 32768
+	assert_equal "$(jq .piece_count <<<"$output")" 4
+	assert_equal "$(jq .private <<<"$output")" false
+	assert_equal "$(jq .hybrid <<<"$output")" false
+	assert_equal "$(jq -r .created_by <<<"$output")" "mktorrent 1.1"
+	assert_equal "$(jq .comment <<<"$output")" null
+	assert_equal "$(jq .creation_date <<<"$output" | grep -c '^[0-9]\{10\}$')" 1
+	assert_equal "$(jq -c .trackers <<<"$output")" "[[\"$TRACKER\"]]"
+	assert_equal "$(jq -c .url_list <<<"$output")" '[]'
+	assert_equal "$(jq -r '.files[] | "\(.length) \(.path)"' <<<"$output" | LC_ALL=C sort)" \
+	    "$(printf '%s\n' '0 multi/empty' '100000 multi/a.bin' \
+	    '2000 multi/日本/データ.bin' '300 multi/sub/deep/z' \
+	    '5000 multi/sub/é ü.txt' | LC_ALL=C sort)"
+}
+
+@test "bt-decode -i reads the torrent from standard input" {
+	run -0 bash -c "bt-decode -i - <'$BATS_FILE_TMPDIR/m-one.torrent' | head -1"
+	assert_output 'Name: one.bin'
+}
+
+# Malformed bencode: status 65, one line naming the byte and the problem.
+
+@test "rejects a leading zero in an integer" {
+	bad 'i03e' 'byte 0: leading zero in integer'
+}
+
+@test "rejects a negative zero" {
+	bad 'i-0e' 'byte 0: negative zero integer'
+}
+
+@test "rejects an empty integer" {
+	bad 'ie' 'byte 0: empty integer'
+}
+
+@test "rejects an integer that is only a minus sign" {
+	bad 'li1ei-ee' 'byte 4: empty integer'
+}
+
+@test "rejects an integer over 64 bits" {
+	bad 'i9223372036854775808e' 'byte 0: integer overflows 64 bits'
+}
+
+@test "rejects an integer under -2^63" {
+	bad 'i-9223372036854775809e' 'byte 0: integer overflows 64 bits'
+}
+
+@test "rejects a letter inside an integer" {
+	bad 'i1x2e' 'byte 2: invalid byte 0x78 in integer'
+}
+
+@test "rejects an unterminated integer" {
+	bad 'i12' 'byte 0: unterminated integer'
+}
+
+@test "rejects a string length past the end of the input" {
+	bad 'l5:abce' 'byte 1: string length 5 past end of input'
+}
+
+@test "rejects a leading zero in a string length" {
+	bad '03:abc' 'byte 0: leading zero in string length'
+}
+
+@test "rejects a string length without a colon" {
+	bad '3x' 'byte 1: invalid byte 0x78 in string length'
+}
+
+@test "rejects a dict key that is not a string" {
+	bad 'di1ei2ee' 'byte 1: dictionary key is not a string'
+}
+
+@test "rejects a dict key without a value" {
+	bad 'd1:ae' 'byte 4: dictionary key without a value'
+}
+
+@test "rejects a list without its closing e" {
+	bad 'li1e' 'byte 4: unexpected end of input inside list'
+}
+
+@test "rejects a dict without its closing e" {
+	bad 'd1:a1:b' 'byte 7: unexpected end of input inside dictionary'
+}
+
+@test "rejects an unknown byte" {
+	bad 'x' 'byte 0: unexpected byte 0x78'
+}
+
+@test "rejects trailing bytes after a value, after writing the value" {
+	bad 'i1exyz' 'byte 3: trailing bytes after value 1: unexpected byte 0x78'
+	assert_output '1'
+}
+
+@test "rejects a newline after a value" {
+	bad 'de\n' 'byte 2: trailing bytes after value 1: unexpected byte 0x0a'
+}
+
+@test "rejects nesting 100000 deep at the depth limit, without crashing" {
+	head -c 100000 /dev/zero | tr '\0' l >"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr bt-decode "$BATS_TEST_TMPDIR/in"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR/in: byte 100: nesting deeper than 100 (limit BT_BENCODE_MAX_DEPTH)"
+}
+
+@test "rejects empty input" {
+	bad '' 'empty input'
+}
+
+@test "names standard input as stdin in errors" {
+	run -65 --separate-stderr bash -c "printf 'i03e' | bt-decode"
+	assert_equal "$stderr" 'bt-decode: stdin: byte 0: leading zero in integer'
+}
+
+@test "with --strict rejects unsorted dict keys, without it accepts them" {
+	decode 'd1:bi1e1:ai2ee'
+	assert_success
+	assert_output '{"b":1,"a":2}'
+	run -65 --separate-stderr bt-decode --strict "$BATS_TEST_TMPDIR/in"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR/in: byte 7: dictionary keys not sorted"
+}
+
+@test "with -s rejects a repeated dict key, with the offset in the stream" {
+	printf 'i1ed1:ai1e1:ai2ee' >"$BATS_TEST_TMPDIR/in"
+	run -65 --separate-stderr bt-decode -s "$BATS_TEST_TMPDIR/in"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR/in: byte 10: dictionary key repeated"
+	assert_output '1'
+}
+
+# Malformed torrents (-i): status 65, the metainfo's reason.
+
+@test "-i rejects bencode errors with their offset" {
+	printf 'd4:infoi03ee' >"$BATS_TEST_TMPDIR/x.torrent"
+	run -65 --separate-stderr bt-decode -i "$BATS_TEST_TMPDIR/x.torrent"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR/x.torrent: byte 7: leading zero in integer"
+}
+
+@test "-i rejects a torrent that is not a dict" {
+	bad_torrent '[1]' 'not a torrent: the top level is not a dictionary'
+}
+
+@test "-i rejects a torrent without info" {
+	bad_torrent '{"announce":"x"}' "not a torrent: no 'info' dictionary"
+}
+
+@test "-i rejects pieces that are not a multiple of 20 bytes" {
+	bad_torrent "$(one_edited '.info.pieces = "hex:0011"')" \
+	    "'pieces' length 2 is not a multiple of 20"
+}
+
+@test "-i rejects a piece length of 0" {
+	bad_torrent "$(one_edited '.info["piece length"] = 0')" \
+	    "'piece length' 0 is not positive"
+}
+
+@test "-i rejects a negative length" {
+	bad_torrent "$(one_edited '.info.length = -1')" "negative 'length'"
+}
+
+@test "-i rejects both length and files" {
+	bad_torrent "$(one_edited '.info.files = [{"length":70000,"path":["a"]}]')" \
+	    "both 'length' and 'files' in 'info'"
+}
+
+@test "-i rejects neither length nor files" {
+	bad_torrent "$(one_edited 'del(.info.length)')" \
+	    "neither 'length' nor 'files' in 'info'"
+}
+
+@test "-i rejects a path component .." {
+	bad_torrent "$(one_edited 'del(.info.length) | .info.files = [{"length":70000,"path":["..","etc"]}]')" \
+	    "file 0: unsafe path: path component '..'"
+}
+
+@test "-i rejects a path component with a slash" {
+	bad_torrent "$(one_edited 'del(.info.length) | .info.files = [{"length":70000,"path":["a/b"]}]')" \
+	    "file 0: unsafe path: '/' inside a path component"
+}
+
+@test "-i rejects an empty path component" {
+	bad_torrent "$(one_edited 'del(.info.length) | .info.files = [{"length":70000,"path":["a",""]}]')" \
+	    "file 0: unsafe path: empty path component"
+}
+
+@test "-i rejects an empty path" {
+	bad_torrent "$(one_edited 'del(.info.length) | .info.files = [{"length":70000,"path":[]}]')" \
+	    "file 0: empty 'path'"
+}
+
+@test "-i rejects two files with the same path" {
+	bad_torrent "$(one_edited 'del(.info.length) | .info.files = [{"length":35000,"path":["a"]},{"length":35000,"path":["a"]}]')" \
+	    "two files with the same path 'one.bin/a'"
+}
+
+@test "-i rejects a path that is both a file and a folder" {
+	bad_torrent "$(one_edited 'del(.info.length) | .info.files = [{"length":35000,"path":["a"]},{"length":35000,"path":["a","b"]}]')" \
+	    "'one.bin/a' is both a file and a folder"
+}
+
+@test "-i rejects a name .." {
+	bad_torrent "$(one_edited '.info.name = ".."')" \
+	    "unsafe 'name': path component '..'"
+}
+
+@test "-i rejects a piece count that does not match the length" {
+	bad_torrent "$(one_edited '.info.length = 200000')" \
+	    "3 piece hashes for 200000 bytes in pieces of 32768: expected 7"
+}
+
+@test "-i rejects a v2-only torrent as not supported yet" {
+	bad_torrent '{"info":{"file tree":{"a":{"":{"length":1,"pieces root":"hex:00"}}},"meta version":2,"name":"a","piece length":16384}}' \
+	    "v2 torrent: not supported yet (BEP 52 without v1 pieces)"
+}
+
+@test "-i --strict rejects a torrent with unsorted keys" {
+	one_edited '{zz: 1} + .' | bt-encode >"$BATS_TEST_TMPDIR/x.torrent"
+	run -0 bt-decode -i "$BATS_TEST_TMPDIR/x.torrent"
+	run -65 --separate-stderr bt-decode -i --strict "$BATS_TEST_TMPDIR/x.torrent"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR/x.torrent: byte 8: dictionary keys not sorted"
+}
+
+@test "exits 66 on a missing file" {
+	run -66 --separate-stderr bt-decode "$BATS_TEST_TMPDIR/nope"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR/nope: No such file or directory"
+	run -66 --separate-stderr bt-decode -i "$BATS_TEST_TMPDIR/nope"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR/nope: No such file or directory"
+}
+
+@test "exits 66 on a directory" {
+	run -66 --separate-stderr bt-decode "$BATS_TEST_TMPDIR"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR: is a directory"
+}
+
+@test "exits 64 with the synopsis on a bad option or two files" {
+	run -64 --separate-stderr bt-decode -x
+	assert_equal "$stderr" "bt-decode: unknown option '-x'
+usage: bt-decode [-ijs] [file | -]"
+	run -64 --separate-stderr bt-decode a b
+	assert_equal "$stderr" "usage: bt-decode [-ijs] [file | -]"
+}
+
+@test "reports a closed standard output as an error" {
+	seq 1 200000 | sed 's/.*/i&e/' | tr -d '\n' >"$BATS_TEST_TMPDIR/many"
+	run bash -c "bt-decode '$BATS_TEST_TMPDIR/many' 2>'$BATS_TEST_TMPDIR/err' | head -c 1 >/dev/null; echo \${PIPESTATUS[0]}"
+	assert_output 74
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_output 'bt-decode: write error on standard output: Broken pipe'
+}
