@@ -433,6 +433,9 @@ test_scanner(void)
 	scan_same("l3x", 3, -1, 0, "a letter in a string length");
 	scan_same("12345678901234567890:", 21, -1, 0,
 	    "a 20-digit string length");
+	scan_same("i123456789012345678901234567890", 31, -1, 0,
+	    "an integer with no end in sight");
+	scan_same("i1234567890", 11, 0, 0, "an unfinished integer needs more");
 	{
 		size_t n;
 		char *s = repeat("", "l", BT_BENCODE_MAX_DEPTH + 1, "", &n);

@@ -256,6 +256,33 @@ test_read_file(void)
 	}
 }
 
+static void
+test_err(void)
+{
+	struct bt_err e;
+	char big[600];
+
+	T_OK(bt_errf(NULL, BT_EX_DATAERR, 3, "x") == -1,
+	    "err: bt_errf with no struct still returns -1");
+	T_OK(bt_errf(&e, BT_EX_IOERR, 42, "read: %s", "gone") == -1 &&
+	    e.status == BT_EX_IOERR && e.off == 42, "err: status and offset");
+	T_STREQ(e.msg, "read: gone", "err: formatted message");
+	bt_err_prefix(&e, "file %d", 3);
+	T_OK(e.status == BT_EX_IOERR && e.off == 42,
+	    "err: prefix keeps status and offset");
+	T_STREQ(e.msg, "file 3: read: gone", "err: prefix");
+	memset(big, 'm', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	bt_errf(&e, BT_EX_DATAERR, -1, "%s", big);
+	T_OK(strlen(e.msg) == sizeof(e.msg) - 1, "err: a long message is cut");
+	bt_err_prefix(&e, "p");
+	T_OK(strlen(e.msg) == sizeof(e.msg) - 1 &&
+	    strncmp(e.msg, "p: mmm", 6) == 0,
+	    "err: prefixing a full message keeps it within bounds");
+	bt_err_clear(&e);
+	T_OK(e.status == 0 && e.off == -1 && e.msg[0] == '\0', "err: clear");
+}
+
 int
 main(void)
 {
@@ -265,6 +292,7 @@ main(void)
 	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(tmpdir) == NULL)
 		abort();
+	test_err();
 	test_strtonum();
 	test_hex();
 	test_utf8();
