@@ -8,7 +8,8 @@ set -eu
 RUNS=${RUNS:-3}
 PY=/usr/bin/python3
 for p in bt-decode transmission-show; do
-	command -v "$p" >/dev/null || { echo "decode.sh: $p not found" >&2; exit 69; }
+	command -v "$p" >/dev/null ||
+	    { echo "decode.sh: $p not found" >&2; exit 69; }
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bt-bench-decode.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -58,7 +59,8 @@ EOF
 # One run: "SECONDS KIB" of the command, or "fail".
 run1() {
 	s=$(date +%s%N)
-	if /usr/bin/time -f '%M' -o "$tmp/rss" "$@" >/dev/null 2>"$tmp/err"; then
+	if /usr/bin/time -f '%M' -o "$tmp/rss" "$@" \
+	    >/dev/null 2>"$tmp/err"; then
 		e=$(date +%s%N)
 		echo "$(( (e - s) / 1000 )) $(tail -n 1 "$tmp/rss")"
 	else
@@ -69,13 +71,15 @@ run1() {
 
 # Median of the numbers on stdin.
 median() {
-	sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+	sort -n |
+	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
 
 echo "## Decoding big torrents (bench/decode.sh)"
 echo
 echo "\`bt-decode -i FILE\` against \`transmission-show FILE\` (both print the"
-echo "summary and the file list, to /dev/null), runs interleaved, median of $RUNS;"
+echo "summary and the file list, to /dev/null), runs interleaved,"
+echo "median of $RUNS;"
 echo "wall seconds measured around \`/usr/bin/time -f %M\` (peak RSS)."
 echo "Torrents made by bench/decode.sh with /usr/bin/python3:"
 echo "\`files100k\`: 100,000 files of 1 to 16 bytes in 100 folders,"

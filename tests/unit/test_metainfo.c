@@ -23,7 +23,7 @@ struct spec {
 	int no_length, length_str;
 	const char *files;	/* raw bencoded list, or NULL */
 	int meta_v2, file_tree;
-	const char *extra_root;	/* raw bencoded key/values, sorted later */
+	const char *extra_root;	/* raw key/values, written as given */
 	const char *extra_info;
 };
 

@@ -165,7 +165,8 @@ test_read(void)
 	    "line 2: expected 'ADDRESS PORT'", "a word");
 	read_bad("# info-hash 0123\n",
 	    "line 1: info hash is not 40 hex digits", "a short info hash");
-	read_bad("::1 1\n# info-hash 0123456789abcdef0123456789abcdef0123456z\n",
+	read_bad("::1 1\n"
+	    "# info-hash 0123456789abcdef0123456789abcdef0123456z\n",
 	    "line 2: info hash is not 40 hex digits", "a non-hex info hash");
 	{
 		char long_line[700];
@@ -182,8 +183,9 @@ static void
 test_roundtrip(void)
 {
 	static const char *in[] = {
-		"1.2.3.4 1", "255.255.255.255 65535", "::1 2", "::ffff:1.2.3.4 3",
-		"2001:db8:85a3::8a2e:370:7334 4", "fe80::1 5", "1:2:3:4:5:6:7:8 6",
+		"1.2.3.4 1", "255.255.255.255 65535", "::1 2",
+		"::ffff:1.2.3.4 3", "2001:db8:85a3::8a2e:370:7334 4",
+		"fe80::1 5", "1:2:3:4:5:6:7:8 6",
 	};
 	struct bt_peerlist l;
 	struct bt_err e;
