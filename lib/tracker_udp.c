@@ -231,7 +231,6 @@ struct xfer {
 	int fd, v6;
 	const struct bt_tracker_opts *o;
 	uint8_t *buf;		/* BT_UDP_MAX_PACKET bytes */
-	int tries;		/* sends so far, over the whole request */
 	size_t ignored;
 	const char *why;	/* of the last reply ignored */
 	double t0;
@@ -248,6 +247,8 @@ transact(struct xfer *x, const uint8_t *pkt, size_t len, int action,
     uint32_t tx, int *n, double expire, struct bt_udp_reply *r,
     struct bt_err *e)
 {
+	static const char *const name[] = { "connect", "announce", "scrape" };
+
 	for (; *n <= x->o->retries; (*n)++) {
 		double end;
 
@@ -259,7 +260,6 @@ transact(struct xfer *x, const uint8_t *pkt, size_t len, int action,
 			return bt_errf(e, BT_EX_UNAVAILABLE, -1, "send: %s",
 			    strerror(errno));
 		}
-		x->tries++;
 		end = now() + x->o->timeout * (double)(1 << *n);
 		for (;;) {
 			struct pollfd pf = { x->fd, POLLIN, 0 };
@@ -292,11 +292,11 @@ transact(struct xfer *x, const uint8_t *pkt, size_t len, int action,
 		}
 	}
 	if (x->ignored > 0)
-		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "no answer after "
-		    "%d tries (%.1f s); %zu replies ignored, the last %s",
-		    x->tries, now() - x->t0, x->ignored, x->why);
-	return bt_errf(e, BT_EX_UNAVAILABLE, -1, "no answer after %d tries "
-	    "(%.1f s)", x->tries, now() - x->t0);
+		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "no answer to %s "
+		    "after %d tries (%.1f s); %zu replies ignored, the last "
+		    "%s", name[action], *n, now() - x->t0, x->ignored, x->why);
+	return bt_errf(e, BT_EX_UNAVAILABLE, -1, "no answer to %s after %d "
+	    "tries (%.1f s)", name[action], *n, now() - x->t0);
 }
 
 static struct bt_udp_conn *
