@@ -42,6 +42,8 @@ struct bt_pstream {
 /*
  * Start reading a piece stream from fd: reads and parses its metainfo.
  * Errors: BT_EX_DATAERR for a stream that does not start with a torrent.
+ * Call bt_pstream_close afterwards whether or not it succeeded. Error
+ * offsets (e->off) are bytes from the start of the stream.
  */
 int bt_pstream_open(struct bt_pstream *s, int fd, struct bt_err *e);
 /*
