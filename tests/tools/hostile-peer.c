@@ -18,6 +18,7 @@
  *	badlen		a bitfield one byte too long
  *	badhave		a have of the piece past the last
  *	stall		unchokes, then never answers a request
+ *	die		serves 8 blocks, then closes (a seeder killed midway)
  *	silent		accepts and never says a thing
  *	self		answers with the peer id it was sent
  *	wronghash	answers with another info hash
@@ -124,7 +125,7 @@ serve(int fd)
 {
 	uint8_t hs[BT_WIRE_HANDSHAKE_LEN], id[20], m[80], *bf;
 	size_t nbf = (t.npieces + 7) / 8;
-	uint32_t len, i;
+	uint32_t len, i, served = 0;
 
 	if (is("silent")) {
 		while (read(fd, m, sizeof(m)) > 0)
@@ -192,6 +193,8 @@ serve(int fd)
 			continue;
 		if (is("noisy"))
 			msg(fd, BT_MSG_EXTENDED, "\x03junk", 5);
+		if (is("die") && served++ == 8)
+			exit(0);
 		send_block(fd, bt_get32(m + 1), bt_get32(m + 5),
 		    bt_get32(m + 9));
 	}

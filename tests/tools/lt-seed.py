@@ -2,10 +2,13 @@
 # A libtorrent seeder for tests and benchmarks, on 127.0.0.1 only.
 # Run with Debian's /usr/bin/python3 (the one with python3-libtorrent):
 #   lt-seed.py TORRENT DATADIR PORT [LIFETIME_SECONDS]
+# LT_SEED_RATE=BYTES (environment) limits its upload rate, so that tests
+# can catch a download in the middle.
 # DHT, LSD, UPnP, NAT-PMP and uTP are off; no tracker is contacted (the
 # torrent's trackers are removed); several connections from one address
 # are accepted. It prints "ready" on stdout once it seeds, and exits after
 # LIFETIME seconds (default 600) so a forgotten one does not linger.
+import os
 import sys
 import time
 
@@ -26,13 +29,20 @@ def main():
         "allow_multiple_connections_per_ip": True,
         "max_retry_port_bind": 0,
         "alert_mask": 0,
-        "upload_rate_limit": 0,
+        "upload_rate_limit": int(os.environ.get("LT_SEED_RATE", "0")),
         "unchoke_slots_limit": -1,
         "connections_limit": 500,
         "send_buffer_watermark": 8 * 1024 * 1024,
         "send_buffer_low_watermark": 1024 * 1024,
         "max_queued_disk_bytes": 16 * 1024 * 1024,
     })
+    if os.environ.get("LT_SEED_RATE"):
+        # Loopback peers are in libtorrent's unlimited "local" class:
+        # put every address in the global class so the limit applies.
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255",
+                   1 << lt.session.global_peer_class_id)
+        s.set_peer_class_filter(f)
     ti = lt.torrent_info(torrent)
     ti.trackers()  # keep the object alive; trackers dropped below
     p = lt.add_torrent_params()

@@ -1,0 +1,385 @@
+#!/usr/bin/env bats
+# bt-fetch-piece against real seeders (libtorrent, aria2, Transmission) and
+# the hostile test peer, all on 127.0.0.1.
+
+bats_require_minimum_version 1.5.0
+load helper
+
+setup_file() {
+	local d=$BATS_FILE_TMPDIR
+	# One file with a short last piece, torrents of several piece sizes.
+	mkdir -p "$d/single" "$d/multi/set/sub"
+	rand_file "$d/single/data" $((3 * 1048576 + 12345))
+	# mktorrent's smallest piece is 32 KiB: transmission-create does 16.
+	transmission-create -s 16 -t http://127.0.0.1:1/announce \
+	    -o "$d/p16k.torrent" "$d/single/data" >/dev/null
+	mktorrent -l 18 -a http://127.0.0.1:1/announce -o "$d/p256k.torrent" \
+	    "$d/single/data" >/dev/null
+	rand_file "$d/single/big" $((5 * 1048576 + 777))
+	mktorrent -l 22 -a http://127.0.0.1:1/announce -o "$d/p4m.torrent" \
+	    "$d/single/big" >/dev/null
+	# A multi-file torrent, with an empty file and a nested one.
+	rand_file "$d/multi/set/a" 100000
+	: >"$d/multi/set/empty"
+	rand_file "$d/multi/set/sub/b" 700001
+	mktorrent -l 15 -a http://127.0.0.1:1/announce -o "$d/multi.torrent" \
+	    "$d/multi/set" >/dev/null
+	# A 4 MiB file in 16 KiB pieces for the hostile peers.
+	rand_file "$d/single/h" $((4 * 1048576 - 1000))
+	transmission-create -s 16 -t http://127.0.0.1:1/announce \
+	    -o "$d/h.torrent" "$d/single/h" >/dev/null
+}
+
+teardown() {
+	seeders_stop
+	[ -n "${HOSTILE_PID:-}" ] && kill "$HOSTILE_PID" 2>/dev/null
+	HOSTILE_PID=
+	return 0
+}
+
+# Start the hostile peer: hostile MODE TORRENT DATA; sets HOSTILE_PORT.
+hostile() {
+	"$BT_TOOLS/hostile-peer" -m "$1" -t "$2" -f "$3" -l 60 \
+	    >"$BATS_TEST_TMPDIR/hostile.port" 3>&- &
+	HOSTILE_PID=$!
+	wait_for 10 test -s "$BATS_TEST_TMPDIR/hostile.port"
+	HOSTILE_PORT=$(cat "$BATS_TEST_TMPDIR/hostile.port")
+}
+
+# The indices of a piece stream's pieces, one a line, in stream order,
+# after checking that it starts with the torrent's exact bytes.
+stream_indices() {
+	python3 - "$1" "$2" <<-'EOF'
+	import sys
+	data = open(sys.argv[1], "rb").read()
+	meta = open(sys.argv[2], "rb").read()
+	def skip(b, i):
+	    c = b[i:i+1]
+	    if c == b"i":
+	        return b.index(b"e", i) + 1
+	    if c in (b"l", b"d"):
+	        i += 1
+	        while b[i:i+1] != b"e":
+	            i = skip(b, i)
+	        return i + 1
+	    colon = b.index(b":", i)
+	    return colon + 1 + int(b[i:colon])
+	end = skip(data, 0)
+	assert data[:end] == meta, "stream does not start with the torrent"
+	i = end
+	while i < len(data):
+	    assert data[i:i+9] == b"d5:indexi", data[i:i+20]
+	    j = data.index(b"e", i + 9)
+	    print(int(data[i+9:j]))
+	    i = skip(data, i)
+	EOF
+}
+
+# 0 when FILE is larger than N bytes: size_over FILE N
+size_over() {
+	[ "$(stat -c %s "$1")" -gt "$2" ]
+}
+
+# Piece N of a file with piece length L: piece FILE L N
+piece() {
+	dd if="$1" bs="$2" skip="$3" count=1 2>/dev/null
+}
+
+@test "prints its usage and exits 64 without -i or -a" {
+	run -64 --separate-stderr bt-fetch-piece -t x.torrent </dev/null
+	assert_output ""
+	[[ "$stderr" == "usage: bt-fetch-piece "* ]]
+}
+
+@test "exits 64 when neither -t nor a '# torrent' line names the torrent" {
+	run -64 --separate-stderr bt-fetch-piece -i 0 <<<"127.0.0.1 1"
+	[[ "$stderr" == *'bt-fetch-piece: no torrent: give -t FILE or a "# torrent" line'* ]]
+}
+
+@test "exits 66 when the torrent named by the peer list is missing" {
+	run -66 --separate-stderr bt-fetch-piece -i 0 \
+	    <<<$'# torrent /nonexistent/x.torrent\n127.0.0.1 1'
+	[[ "$stderr" == "bt-fetch-piece: /nonexistent/x.torrent: "* ]]
+}
+
+@test "exits 64 for a piece past the last one" {
+	run -64 --separate-stderr bt-fetch-piece -t "$BATS_FILE_TMPDIR/p256k.torrent" \
+	    -i 0,13 <<<"127.0.0.1 1"
+	assert_equal "$stderr" "bt-fetch-piece: -i 0,13: '13': out of range 0 to 12 (the torrent has 13 pieces)"
+}
+
+@test "exits 65 when the peer list is for another torrent" {
+	run -65 --separate-stderr bt-fetch-piece -t "$BATS_FILE_TMPDIR/p256k.torrent" \
+	    -i 0 <<<$'# info-hash 0000000000000000000000000000000000000000\n127.0.0.1 1'
+	assert_equal "$stderr" "bt-fetch-piece: -: the peer list is for another torrent (info hash differs)"
+}
+
+@test "exits 69 naming the missing pieces when nothing listens at the peer's address" {
+	port=$(free_port)
+	run -69 --separate-stderr bt-fetch-piece -q -t "$BATS_FILE_TMPDIR/p256k.torrent" \
+	    -a <<<"127.0.0.1 $port"
+	assert_equal "$stderr" "bt-fetch-piece: 13 of 13 pieces missing: no usable peer left (1 tried)"
+}
+
+@test "exits 69 when the only peer accepts and never says a thing" {
+	hostile silent "$BATS_FILE_TMPDIR/p256k.torrent" "$BATS_FILE_TMPDIR/single/data"
+	run -69 --separate-stderr bt-fetch-piece -q --handshake-timeout 1 \
+	    -t "$BATS_FILE_TMPDIR/p256k.torrent" -i 2 <<<"127.0.0.1 $HOSTILE_PORT"
+	assert_output ""
+	assert_equal "$stderr" "bt-fetch-piece: 1 of 1 pieces missing: no usable peer left (1 tried)"
+}
+
+@test "exits 75 at --timeout when the only peer stalls" {
+	hostile stall "$BATS_FILE_TMPDIR/p256k.torrent" "$BATS_FILE_TMPDIR/single/data"
+	run -75 --separate-stderr bt-fetch-piece -q --timeout 2 \
+	    -t "$BATS_FILE_TMPDIR/p256k.torrent" -i 2 <<<"127.0.0.1 $HOSTILE_PORT"
+	assert_equal "$stderr" "bt-fetch-piece: timed out after 2 s: 1 of 1 pieces missing"
+}
+
+@test "-i 3 writes exactly the bytes of piece 3, from a libtorrent seeder" {
+	d=$BATS_FILE_TMPDIR
+	port=$(free_port)
+	seed_lt "$d/p16k.torrent" "$d/single" "$port"
+	echo "127.0.0.1 $port" >"$BATS_TEST_TMPDIR/peers"
+	bt-fetch-piece -t "$d/p16k.torrent" -i 3 -p "$BATS_TEST_TMPDIR/peers" \
+	    >"$BATS_TEST_TMPDIR/p3"
+	piece "$d/single/data" 16384 3 | cmp - "$BATS_TEST_TMPDIR/p3"
+}
+
+@test "the short last piece comes with its exact length" {
+	d=$BATS_FILE_TMPDIR
+	port=$(free_port)
+	seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	bt-fetch-piece -t "$d/p256k.torrent" -i 12 -o "$BATS_TEST_TMPDIR/last" \
+	    <<<"127.0.0.1 $port"
+	run stat -c %s "$BATS_TEST_TMPDIR/last"
+	assert_output 12345
+	piece "$d/single/data" 262144 12 | cmp - "$BATS_TEST_TMPDIR/last"
+}
+
+@test "-o FILE writes the piece there and nothing on standard output" {
+	d=$BATS_FILE_TMPDIR
+	port=$(free_port)
+	seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	run --separate-stderr bt-fetch-piece -t "$d/p256k.torrent" -i 5 \
+	    -o "$BATS_TEST_TMPDIR/p5" <<<"127.0.0.1 $port"
+	assert_success
+	assert_output ""
+	piece "$d/single/data" 262144 5 | cmp - "$BATS_TEST_TMPDIR/p5"
+}
+
+@test "-a streams the torrent then every piece, and bt-assemble rebuilds the file" {
+	d=$BATS_FILE_TMPDIR
+	port=$(free_port)
+	seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	# The torrent comes from the peer list's context line.
+	printf '# torrent %s\n127.0.0.1 %s\n' "$d/p256k.torrent" "$port" |
+	    bt-fetch-piece -a >"$BATS_TEST_TMPDIR/s"
+	run stream_indices "$BATS_TEST_TMPDIR/s" "$d/p256k.torrent"
+	assert_success
+	assert_equal "$(sort -n <<<"$output" | tr '\n' ' ')" "0 1 2 3 4 5 6 7 8 9 10 11 12 "
+	bt-assemble -C "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/s"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+}
+
+@test "-i LIST streams exactly the listed pieces, --sequential in index order" {
+	d=$BATS_FILE_TMPDIR
+	port=$(free_port)
+	seed_lt "$d/p16k.torrent" "$d/single" "$port"
+	bt-fetch-piece -t "$d/p16k.torrent" -i 0-9,42,100-102,5 --sequential \
+	    <<<"127.0.0.1 $port" >"$BATS_TEST_TMPDIR/s"
+	run stream_indices "$BATS_TEST_TMPDIR/s" "$d/p16k.torrent"
+	assert_success
+	assert_equal "$(tr '\n' ' ' <<<"$output")" "0 1 2 3 4 5 6 7 8 9 42 100 101 102 "
+	bt-verify "$BATS_TEST_TMPDIR/s" >/dev/null
+}
+
+@test "--stream with one piece gives a piece stream, not raw bytes" {
+	d=$BATS_FILE_TMPDIR
+	port=$(free_port)
+	seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	bt-fetch-piece -t "$d/p256k.torrent" -i 7 --stream \
+	    <<<"127.0.0.1 $port" >"$BATS_TEST_TMPDIR/s"
+	run stream_indices "$BATS_TEST_TMPDIR/s" "$d/p256k.torrent"
+	assert_output 7
+}
+
+@test "downloads 4 MiB pieces, the last one short" {
+	d=$BATS_FILE_TMPDIR
+	port=$(free_port)
+	seed_lt "$d/p4m.torrent" "$d/single" "$port"
+	bt-fetch-piece -t "$d/p4m.torrent" -a <<<"127.0.0.1 $port" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/big" "$BATS_TEST_TMPDIR/out/big"
+}
+
+@test "downloads a multi-file torrent byte-identical, empty file included" {
+	d=$BATS_FILE_TMPDIR
+	port=$(free_port)
+	seed_lt "$d/multi.torrent" "$d/multi" "$port"
+	bt-fetch-piece -t "$d/multi.torrent" -a <<<"127.0.0.1 $port" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	diff -r "$d/multi/set" "$BATS_TEST_TMPDIR/out/set"
+}
+
+@test "aria2 alone serves a full download byte-identical" {
+	d=$BATS_FILE_TMPDIR
+	port=$(free_port)
+	seed_aria2 "$d/p256k.torrent" "$d/single" "$port"
+	bt-fetch-piece -t "$d/p256k.torrent" -a <<<"127.0.0.1 $port" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+}
+
+@test "Transmission alone serves a full download byte-identical" {
+	d=$BATS_FILE_TMPDIR
+	port=$(free_port)
+	seed_transmission "$d/multi.torrent" "$d/multi" "$port"
+	bt-fetch-piece -t "$d/multi.torrent" -a --timeout 60 \
+	    <<<"127.0.0.1 $port" | bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	diff -r "$d/multi/set" "$BATS_TEST_TMPDIR/out/set"
+}
+
+@test "downloads from several seeders at once, and -v counts those that served" {
+	d=$BATS_FILE_TMPDIR
+	p1=$(free_port) p2=$(free_port) p3=$(free_port)
+	# Slowed down, so that every one of them gets a share.
+	LT_SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
+	LT_SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
+	seed_aria2 "$d/p16k.torrent" "$d/single" "$p3"
+	printf '127.0.0.1 %s\n' "$p1" "$p2" "$p3" >"$BATS_TEST_TMPDIR/peers"
+	bt-fetch-piece -v -t "$d/p16k.torrent" -a -p "$BATS_TEST_TMPDIR/peers" \
+	    2>"$BATS_TEST_TMPDIR/err" | bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+	run tail -1 "$BATS_TEST_TMPDIR/err"
+	assert_output --regexp '^bt-fetch-piece: 193/193 pieces, .* 3 peers tried, [23] served, 0 dropped, 0 hash failures$'
+}
+
+@test "a seeder killed in the middle: the other one finishes the download" {
+	d=$BATS_FILE_TMPDIR
+	p1=$(free_port) p2=$(free_port)
+	LT_SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
+	victim=$SEEDER_PID
+	LT_SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
+	printf '127.0.0.1 %s\n' "$p1" "$p2" |
+	    bt-fetch-piece -t "$d/p16k.torrent" -a >"$BATS_TEST_TMPDIR/s" &
+	fetch=$!
+	# Kill it once the download is under way.
+	wait_for 20 size_over "$BATS_TEST_TMPDIR/s" 500000
+	kill -9 "$victim"
+	wait "$fetch"
+	bt-assemble -C "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/s"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+}
+
+@test "a peer that closes midway has its blocks asked of another peer" {
+	d=$BATS_FILE_TMPDIR
+	hostile die "$d/h.torrent" "$d/single/h"
+	port=$(free_port)
+	LT_SEED_RATE=2000000 seed_lt "$d/h.torrent" "$d/single" "$port"
+	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
+	    bt-fetch-piece -t "$d/h.torrent" -a |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/h" "$BATS_TEST_TMPDIR/out/h"
+}
+
+@test "a peer that never answers beside a seeder does not stop the download" {
+	d=$BATS_FILE_TMPDIR
+	hostile silent "$d/p256k.torrent" "$d/single/data"
+	port=$(free_port) dead=$(free_port)
+	seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$dead" "$port" |
+	    bt-fetch-piece -t "$d/p256k.torrent" -a |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+}
+
+@test "tolerates extension, port, suggest, unknown messages and keep-alives" {
+	d=$BATS_FILE_TMPDIR
+	hostile noisy "$d/p256k.torrent" "$d/single/data"
+	bt-fetch-piece -t "$d/p256k.torrent" -a <<<"127.0.0.1 $HOSTILE_PORT" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+}
+
+@test "refuses a peer that answers with our own peer id" {
+	hostile self "$BATS_FILE_TMPDIR/p256k.torrent" "$BATS_FILE_TMPDIR/single/data"
+	run -69 --separate-stderr bt-fetch-piece -v -t "$BATS_FILE_TMPDIR/p256k.torrent" \
+	    -i 1 <<<"127.0.0.1 $HOSTILE_PORT"
+	[[ "$stderr" == *"bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: handshake: our own peer id (connected to ourselves)"* ]]
+}
+
+# hostile_beside MODE "EXPECTED LINE": the hostile peer and a slowed
+# libtorrent seeder; the download must be byte-identical and -v must say
+# that the hostile peer was dropped, and why.
+hostile_beside() {
+	local d=$BATS_FILE_TMPDIR port
+	hostile "$1" "$d/h.torrent" "$d/single/h"
+	port=$(free_port)
+	LT_SEED_RATE=4000000 seed_lt "$d/h.torrent" "$d/single" "$port"
+	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
+	    bt-fetch-piece -v -t "$d/h.torrent" -a 2>"$BATS_TEST_TMPDIR/err" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/h" "$BATS_TEST_TMPDIR/out/h"
+	run grep -F "127.0.0.1 $HOSTILE_PORT:" "$BATS_TEST_TMPDIR/err"
+	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: $2"
+	run tail -1 "$BATS_TEST_TMPDIR/err"
+	assert_output --regexp "^bt-fetch-piece: 256/256 pieces, .* 1 dropped, "
+}
+
+@test "a peer sending corrupt blocks is banned; the download completes" {
+	hostile_beside corrupt "banned: 3 pieces failed their SHA-1"
+	run tail -1 "$BATS_TEST_TMPDIR/err"
+	assert_output --regexp " 3 hash failures$"
+}
+
+@test "a peer sending blocks never asked for is banned" {
+	hostile_beside unasked "banned: 16 blocks never asked for, or of a wrong offset or length"
+}
+
+@test "a peer sending blocks of the wrong length is banned" {
+	hostile_beside wronglen "banned: 16 blocks never asked for, or of a wrong offset or length"
+}
+
+@test "a length prefix over the limit drops the peer before reading it" {
+	hostile_beside oversize "message of 268435456 bytes over the limit of 1048592"
+}
+
+@test "a bitfield with spare bits set drops the peer" {
+	# 256 pieces fill the bitfield exactly: use a torrent with spare bits.
+	d=$BATS_FILE_TMPDIR
+	hostile spare "$d/p256k.torrent" "$d/single/data"
+	port=$(free_port)
+	LT_SEED_RATE=4000000 seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
+	    bt-fetch-piece -v -t "$d/p256k.torrent" -a 2>"$BATS_TEST_TMPDIR/err" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+	run grep -F "127.0.0.1 $HOSTILE_PORT:" "$BATS_TEST_TMPDIR/err"
+	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: bitfield with spare bits set"
+}
+
+@test "a bitfield of the wrong length drops the peer" {
+	hostile_beside badlen "bitfield of 33 bytes for 256 pieces"
+}
+
+@test "a have past the last piece drops the peer" {
+	hostile_beside badhave "have of piece 256 past the last (255)"
+}
+
+@test "a peer with another torrent's info hash is dropped" {
+	hostile_beside wronghash "handshake: another torrent's info hash"
+}
+
+@test "a peer that stalls after unchoking is snubbed and its blocks fetched elsewhere" {
+	d=$BATS_FILE_TMPDIR
+	hostile stall "$d/h.torrent" "$d/single/h"
+	port=$(free_port)
+	LT_SEED_RATE=2000000 seed_lt "$d/h.torrent" "$d/single" "$port"
+	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
+	    bt-fetch-piece -vv --snub-timeout 1 -t "$d/h.torrent" -a \
+	    2>"$BATS_TEST_TMPDIR/err" | bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/h" "$BATS_TEST_TMPDIR/out/h"
+	run grep -F "127.0.0.1 $HOSTILE_PORT: snubbed" "$BATS_TEST_TMPDIR/err"
+	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: snubbed: no block in 1000 ms"
+}
