@@ -257,6 +257,14 @@ bt_torrent_parse(struct bt_torrent *t, char *buf, size_t len,
 		    "BT_TORRENT_MAX_BYTES)", (long long)BT_TORRENT_MAX_BYTES);
 	if (bt_bdecode(d, buf, len, 0, e) < 0)
 		return -1;
+	/*
+	 * A repeated key lets two clients read two different torrents
+	 * (which "info", which "length"?) under one info hash: refuse it.
+	 * Keys out of order are harmless and accepted, as mature clients do.
+	 */
+	if (d->dup_off >= 0)
+		return bt_errf(e, BT_EX_DATAERR, d->dup_off,
+		    "dictionary key repeated");
 	root = &d->node[0];
 	if (root->type != BT_BDICT)
 		return E("not a torrent: the top level is not a dictionary");

@@ -263,6 +263,37 @@ test_single(void)
 	}
 }
 
+/* Two "info" keys, or two "length" keys: clients could disagree. */
+static void
+test_repeated_keys(void)
+{
+	static const char *v[][2] = {
+		{ "d4:infod6:lengthi1e4:name1:a12:piece lengthi16384e"
+		    "6:pieces20:AAAAAAAAAAAAAAAAAAAAe4:infod6:lengthi2e"
+		    "4:name1:a12:piece lengthi16384e6:pieces20:"
+		    "AAAAAAAAAAAAAAAAAAAAee", "a repeated 'info' key" },
+		{ "d4:infod6:lengthi1e6:lengthi9e4:name1:a12:piece lengthi"
+		    "16384e6:pieces20:AAAAAAAAAAAAAAAAAAAAee",
+		    "a repeated 'length' key inside info" },
+	};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct bt_torrent t;
+		struct bt_err e;
+		int r;
+
+		memset(&b, 0, sizeof(b));
+		raw(v[i][0]);
+		r = parse(&t, &e);
+		T_OK(r == -1 && e.status == BT_EX_DATAERR && e.off > 0,
+		    "refuses %s, with its offset", v[i][1]);
+		T_STREQ(e.msg, "dictionary key repeated",
+		    "names the repeated key for %s", v[i][1]);
+		bt_torrent_free(&t);
+	}
+}
+
 static void
 test_multi(void)
 {
@@ -640,6 +671,7 @@ int
 main(void)
 {
 	test_single();
+	test_repeated_keys();
 	test_multi();
 	test_refusals();
 	test_optional();
