@@ -233,6 +233,7 @@ struct xfer {
 	uint8_t *buf;		/* BT_UDP_MAX_PACKET bytes */
 	size_t ignored;
 	const char *why;	/* of the last reply ignored */
+	int err;		/* errno of a failed send or recv */
 	double t0;
 };
 
@@ -257,7 +258,8 @@ transact(struct xfer *x, const uint8_t *pkt, size_t len, int action,
 		if (send(x->fd, pkt, len, 0) < 0) {
 			if (errno == EINTR)
 				continue;
-			return bt_errf(e, BT_EX_UNAVAILABLE, -1, "send: %s",
+			x->err = errno;
+			return bt_errf(e, BT_EX_UNAVAILABLE, -1, "%s",
 			    strerror(errno));
 		}
 		end = now() + x->o->timeout * (double)(1 << *n);
@@ -281,6 +283,7 @@ transact(struct xfer *x, const uint8_t *pkt, size_t len, int action,
 			if (got < 0) {
 				if (errno == EINTR || errno == EAGAIN)
 					continue;
+				x->err = errno;
 				return bt_errf(e, BT_EX_UNAVAILABLE, -1,
 				    "%s", strerror(errno));
 			}
@@ -336,48 +339,21 @@ conn_add(struct bt_tracker_session *s, const struct sockaddr *sa,
 	return c;
 }
 
+/* Errors that come at once, where the next address may do better. */
 static int
-open_socket(const char *url, struct addrinfo **res, int *fdp,
-    struct bt_err *e)
+fast_failure(int err)
 {
-	char host[BT_TRACKER_MAX_HOST + 1], port[8];
-	struct addrinfo hints;
-	int g, fd;
-
-	if (bt_udp_url_parse(url, host, sizeof(host), port, sizeof(port),
-	    e) < 0)
-		return -1;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	if ((g = getaddrinfo(host, port, &hints, res)) != 0)
-		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "%s: %s", host,
-		    gai_strerror(g));
-	fd = socket((*res)->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		freeaddrinfo(*res);
-		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "socket: %s",
-		    strerror(errno));
-	}
-	/* Connected: only the tracker's replies, and ICMP errors, arrive. */
-	if (connect(fd, (*res)->ai_addr, (*res)->ai_addrlen) < 0) {
-		int err = errno;
-
-		close(fd);
-		freeaddrinfo(*res);
-		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "connect: %s",
-		    strerror(err));
-	}
-	*fdp = fd;
-	return 0;
+	return err == ECONNREFUSED || err == ENETUNREACH ||
+	    err == EHOSTUNREACH || err == EADDRNOTAVAIL || err == EAFNOSUPPORT;
 }
 
-int
-bt_udp_request(struct bt_tracker_session *s, const char *url, int action,
-    const struct bt_announce *a, struct bt_buf *raw, struct bt_err *e)
+/* One exchange with one address of the tracker. */
+static int
+ask(struct bt_tracker_session *s, const struct addrinfo *ai, int action,
+    const struct bt_announce *a, struct bt_buf *raw, int *fast,
+    struct bt_err *e)
 {
 	uint8_t pkt[BT_UDP_ANNOUNCE_LEN];
-	struct addrinfo *res = NULL;
 	struct bt_udp_conn *c;
 	struct bt_udp_reply r;
 	struct xfer x;
@@ -386,13 +362,23 @@ bt_udp_request(struct bt_tracker_session *s, const char *url, int action,
 	size_t len;
 
 	memset(&x, 0, sizeof(x));
-	if (open_socket(url, &res, &x.fd, e) < 0)
-		return -1;
+	*fast = 0;
+	x.fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* Connected: only the tracker's replies, and ICMP errors, arrive. */
+	if (x.fd < 0 || connect(x.fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		int err = errno;
+
+		if (x.fd >= 0)
+			close(x.fd);
+		*fast = 1;
+		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "%s",
+		    strerror(err));
+	}
 	x.o = &s->opt;
-	x.v6 = res->ai_family == AF_INET6;
+	x.v6 = ai->ai_family == AF_INET6;
 	x.t0 = now();
 	if ((x.buf = malloc(BT_UDP_MAX_PACKET)) == NULL ||
-	    (c = conn_add(s, res->ai_addr, res->ai_addrlen)) == NULL) {
+	    (c = conn_add(s, ai->ai_addr, ai->ai_addrlen)) == NULL) {
 		bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
 		goto done;
 	}
@@ -425,8 +411,39 @@ bt_udp_request(struct bt_tracker_session *s, const char *url, int action,
 		k = -1;
 	}
 done:
+	*fast = k < 0 && fast_failure(x.err);
 	free(x.buf);
 	close(x.fd);
-	freeaddrinfo(res);
 	return k == 1 ? 0 : -1;
+}
+
+int
+bt_udp_request(struct bt_tracker_session *s, const char *url, int action,
+    const struct bt_announce *a, struct bt_buf *raw, struct bt_err *e)
+{
+	char host[BT_TRACKER_MAX_HOST + 1], port[8];
+	struct addrinfo hints, *res, *ai;
+	int g, r = -1, fast;
+
+	if (bt_udp_url_parse(url, host, sizeof(host), port, sizeof(port),
+	    e) < 0)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	if ((g = getaddrinfo(host, port, &hints, &res)) != 0)
+		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "%s: %s", host,
+		    gai_strerror(g));
+	/*
+	 * A name with several addresses ("localhost": ::1 and 127.0.0.1):
+	 * the next is tried only after a refusal, which comes at once, not
+	 * after a timeout, which would multiply the waits.
+	 */
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		r = ask(s, ai, action, a, raw, &fast, e);
+		if (r == 0 || !fast)
+			break;
+	}
+	freeaddrinfo(res);
+	return r;
 }
