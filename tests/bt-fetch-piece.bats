@@ -244,9 +244,9 @@ piece() {
 	d=$BATS_FILE_TMPDIR
 	p1=$(free_port) p2=$(free_port) p3=$(free_port)
 	# Slowed down, so that every one of them gets a share.
-	LT_SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
-	LT_SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
-	seed_aria2 "$d/p16k.torrent" "$d/single" "$p3"
+	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
+	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
+	SEED_RATE=1000000 seed_aria2 "$d/p16k.torrent" "$d/single" "$p3"
 	printf '127.0.0.1 %s\n' "$p1" "$p2" "$p3" >"$BATS_TEST_TMPDIR/peers"
 	bt-fetch-piece -v -t "$d/p16k.torrent" -a -p "$BATS_TEST_TMPDIR/peers" \
 	    2>"$BATS_TEST_TMPDIR/err" | bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -258,9 +258,9 @@ piece() {
 @test "a seeder killed in the middle: the other one finishes the download" {
 	d=$BATS_FILE_TMPDIR
 	p1=$(free_port) p2=$(free_port)
-	LT_SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
+	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
 	victim=$SEEDER_PID
-	LT_SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
+	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
 	printf '127.0.0.1 %s\n' "$p1" "$p2" |
 	    bt-fetch-piece -t "$d/p16k.torrent" -a >"$BATS_TEST_TMPDIR/s" &
 	fetch=$!
@@ -276,7 +276,7 @@ piece() {
 	d=$BATS_FILE_TMPDIR
 	hostile die "$d/h.torrent" "$d/single/h"
 	port=$(free_port)
-	LT_SEED_RATE=2000000 seed_lt "$d/h.torrent" "$d/single" "$port"
+	SEED_RATE=2000000 seed_lt "$d/h.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -t "$d/h.torrent" -a |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -316,7 +316,7 @@ hostile_beside() {
 	local d=$BATS_FILE_TMPDIR port
 	hostile "$1" "$d/h.torrent" "$d/single/h"
 	port=$(free_port)
-	LT_SEED_RATE=4000000 seed_lt "$d/h.torrent" "$d/single" "$port"
+	SEED_RATE=8000000 seed_lt "$d/h.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -v -t "$d/h.torrent" -a 2>"$BATS_TEST_TMPDIR/err" |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -350,7 +350,7 @@ hostile_beside() {
 	d=$BATS_FILE_TMPDIR
 	hostile spare "$d/p256k.torrent" "$d/single/data"
 	port=$(free_port)
-	LT_SEED_RATE=4000000 seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	SEED_RATE=8000000 seed_lt "$d/p256k.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -v -t "$d/p256k.torrent" -a 2>"$BATS_TEST_TMPDIR/err" |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -375,7 +375,7 @@ hostile_beside() {
 	d=$BATS_FILE_TMPDIR
 	hostile stall "$d/h.torrent" "$d/single/h"
 	port=$(free_port)
-	LT_SEED_RATE=2000000 seed_lt "$d/h.torrent" "$d/single" "$port"
+	SEED_RATE=2000000 seed_lt "$d/h.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -vv --snub-timeout 1 -t "$d/h.torrent" -a \
 	    2>"$BATS_TEST_TMPDIR/err" | bt-assemble -C "$BATS_TEST_TMPDIR/out"

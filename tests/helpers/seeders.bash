@@ -3,11 +3,13 @@
 # torrent whose data is already complete in a folder, contacting no
 # tracker and no other address. Every one is recorded and stopped by PID:
 #
-#	seed_lt TORRENT DIR PORT	libtorrent (tests/tools/lt-seed.py;
-#					LT_SEED_RATE=BYTES/s limits it)
+#	seed_lt TORRENT DIR PORT	libtorrent (tests/tools/lt-seed.py)
 #	seed_aria2 TORRENT DIR PORT	aria2c
 #	seed_transmission TORRENT DIR PORT	transmission-cli
 #	seeders_stop			stop all of them (call it in teardown)
+#
+# SEED_RATE=BYTES (per second) in the environment limits the upload rate
+# of seed_lt and seed_aria2, so that a test can act during a download.
 #
 # Each returns once its seeder accepts connections on PORT (at most
 # SEED_WAIT seconds, default 20; non-zero status and its log on stderr if
@@ -53,7 +55,8 @@ seed_lt() {
 	local torrent=$1 dir=$2 port=$3 tmp log
 	tmp=$(seeders_tmp)
 	log="$tmp/lt-seed.$port.log"
-	/usr/bin/python3 "$top/tests/tools/lt-seed.py" "$torrent" "$dir" \
+	LT_SEED_RATE=${SEED_RATE:-} /usr/bin/python3 \
+	    "$top/tests/tools/lt-seed.py" "$torrent" "$dir" \
 	    "$port" "${SEED_LIFETIME:-300}" >"$log" 2>&1 3>&- &
 	SEEDER_PID=$!
 	SEEDER_PIDS+=("$SEEDER_PID")
@@ -75,6 +78,7 @@ seed_aria2() {
 	    --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
 	    --enable-peer-exchange=false --bt-exclude-tracker='*' \
 	    --disable-ipv6=true --listen-port="$port" \
+	    --max-upload-limit="${SEED_RATE:-0}" \
 	    --stop="${SEED_LIFETIME:-300}" --quiet=true \
 	    --summary-interval=0 --console-log-level=error \
 	    --log="$log" --log-level=notice \
