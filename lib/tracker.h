@@ -194,11 +194,12 @@ size_t bt_udp_scrape_req(uint8_t *out, uint64_t conn, uint32_t tx,
  * 8 bytes, or another transaction id: BEP 15 says to ignore it; *why
  * says which), -1 on an error: the tracker's error action
  * (BT_EX_UNAVAILABLE, its text made printable, NULs included), another
- * action or a malformed reply (BT_EX_DATAERR). v6 says the peers are
- * 18 bytes each (the tracker was reached over IPv6).
+ * action or a malformed reply (BT_EX_DATAERR). The peers are left as
+ * they are: bt_udp_answer_dict names them, bt_tracker_answer_parse
+ * checks them.
  */
 int bt_udp_reply_parse(const uint8_t *p, size_t n, int action, uint32_t tx,
-    int v6, struct bt_udp_reply *r, const char **why, struct bt_err *e);
+    struct bt_udp_reply *r, const char **why, struct bt_err *e);
 /*
  * The dict an HTTP tracker would have sent for r (announce), or the flat
  * scrape dict (scrape), keys sorted, no context yet.

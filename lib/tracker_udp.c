@@ -91,13 +91,12 @@ bt_udp_scrape_req(uint8_t *out, uint64_t conn, uint32_t tx,
 
 int
 bt_udp_reply_parse(const uint8_t *p, size_t n, int action, uint32_t tx,
-    int v6, struct bt_udp_reply *r, const char **why, struct bt_err *e)
+    struct bt_udp_reply *r, const char **why, struct bt_err *e)
 {
 	static const size_t need[] = { 16, 20, 20 };
 	char text[4 * BT_TRACKER_MAX_TEXT + 1];
 	uint32_t act;
 
-	(void)v6;
 	memset(r, 0, sizeof(*r));
 	if (n < 8) {
 		*why = "a reply shorter than 8 bytes";
@@ -288,7 +287,7 @@ transact(struct xfer *x, const uint8_t *pkt, size_t len, int action,
 				    "%s", strerror(errno));
 			}
 			k = bt_udp_reply_parse(x->buf, (size_t)got, action,
-			    tx, x->v6, r, &x->why, e);
+			    tx, r, &x->why, e);
 			if (k != 0)
 				return k;
 			x->ignored++;

@@ -467,3 +467,10 @@ udp announce conn=1122334455667788 info_hash=$H peer_id=2d5858303030314041424344
 	run -64 --separate-stderr bt-announce --retries 9 x.torrent
 	[[ $stderr == "bt-announce: --retries: "* ]]
 }
+
+@test "a write error on standard output is status 74" {
+	cd "$BATS_FILE_TMPDIR"
+	hostile_start ok
+	run -74 --separate-stderr bash -c "bt-announce --tracker http://127.0.0.1:$HT_PORT/announce t.torrent >/dev/full"
+	assert_equal "$stderr" "bt-announce: write error on standard output: No space left on device"
+}

@@ -192,3 +192,9 @@ setup() {
 	run -64 --separate-stderr bt-peers --bogus
 	assert_equal "${stderr_lines[-1]}" "usage: bt-peers [-j] [file ...]"
 }
+
+@test "a write error on standard output is status 74" {
+	printf 'd5:peers6:\x7f\0\0\x01\x1a\xe1e' >ans
+	run -74 --separate-stderr bash -c 'bt-peers ans >/dev/full'
+	assert_equal "$stderr" "bt-peers: write error on standard output: No space left on device"
+}

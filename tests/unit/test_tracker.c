@@ -123,26 +123,26 @@ test_udp_packets(void)
 
 	memcpy(p, "\0\0\0\0\x12\x34\x56\x78\x11\x22\x33\x44\x55\x66\x77\x88",
 	    16);
-	T_OK(bt_udp_reply_parse(p, 16, BT_UDP_CONNECT, 0x12345678, 0, &r,
+	T_OK(bt_udp_reply_parse(p, 16, BT_UDP_CONNECT, 0x12345678, &r,
 	    &why, &e) == 1 && r.conn == 0x1122334455667788ULL,
 	    "connect reply gives the connection id");
-	T_OK(bt_udp_reply_parse(p, 16, BT_UDP_CONNECT, 0x12345679, 0, &r,
+	T_OK(bt_udp_reply_parse(p, 16, BT_UDP_CONNECT, 0x12345679, &r,
 	    &why, &e) == 0, "another transaction id is not ours: ignored");
 	T_STREQ(why, "a reply with another transaction id",
 	    "says why it was ignored");
-	T_OK(bt_udp_reply_parse(p, 7, BT_UDP_CONNECT, 0x12345678, 0, &r,
+	T_OK(bt_udp_reply_parse(p, 7, BT_UDP_CONNECT, 0x12345678, &r,
 	    &why, &e) == 0, "a reply of 7 bytes is ignored");
-	T_OK(bt_udp_reply_parse(p, 12, BT_UDP_CONNECT, 0x12345678, 0, &r,
+	T_OK(bt_udp_reply_parse(p, 12, BT_UDP_CONNECT, 0x12345678, &r,
 	    &why, &e) < 0 && e.status == BT_EX_DATAERR,
 	    "a connect reply of 12 bytes is malformed");
 	p[3] = 2;
-	T_OK(bt_udp_reply_parse(p, 16, BT_UDP_CONNECT, 0x12345678, 0, &r,
+	T_OK(bt_udp_reply_parse(p, 16, BT_UDP_CONNECT, 0x12345678, &r,
 	    &why, &e) < 0 && e.status == BT_EX_DATAERR,
 	    "a reply with another action is malformed");
 	T_STREQ(e.msg, "reply has action 2, expected 0", "names the action");
 	p[3] = 3;
 	memcpy(p + 8, "bad\0id\n", 7);
-	T_OK(bt_udp_reply_parse(p, 15, BT_UDP_ANNOUNCE, 0x12345678, 0, &r,
+	T_OK(bt_udp_reply_parse(p, 15, BT_UDP_ANNOUNCE, 0x12345678, &r,
 	    &why, &e) < 0 && e.status == BT_EX_UNAVAILABLE,
 	    "the error action is a tracker failure");
 	T_STREQ(e.msg, "tracker failure: bad\\x00id\\x0a",
@@ -150,7 +150,7 @@ test_udp_packets(void)
 
 	memcpy(p, "\0\0\0\1\0\0\0\x09\0\0\x07\x08\0\0\0\x02\0\0\0\x05"
 	    "\x7f\0\0\x01\x1a\xe1", 26);
-	T_OK(bt_udp_reply_parse(p, 26, BT_UDP_ANNOUNCE, 9, 0, &r, &why,
+	T_OK(bt_udp_reply_parse(p, 26, BT_UDP_ANNOUNCE, 9, &r, &why,
 	    &e) == 1 && r.interval == 1800 && r.leechers == 2 &&
 	    r.seeders == 5 && r.peerslen == 6, "announce reply");
 	T_OK(bt_udp_answer_dict(&r, 0, &b) == 0 &&
@@ -160,7 +160,7 @@ test_udp_packets(void)
 	    memmem(b.p, b.len, "6:peers66:", 10) != NULL,
 	    "over IPv6 the peers go under peers6");
 	memcpy(p, "\0\0\0\2\0\0\0\x09\0\0\0\x03\0\0\0\x04\0\0\0\x05", 20);
-	T_OK(bt_udp_reply_parse(p, 20, BT_UDP_SCRAPE, 9, 0, &r, &why,
+	T_OK(bt_udp_reply_parse(p, 20, BT_UDP_SCRAPE, 9, &r, &why,
 	    &e) == 1 && bt_udp_answer_dict(&r, 0, &b) == 0 &&
 	    b.len == strlen("d8:completei3e10:downloadedi4e10:incompletei5ee")
 	    && memcmp(b.p, "d8:completei3e10:downloadedi4e10:incompletei5ee",
