@@ -29,7 +29,7 @@ def main():
         "allow_multiple_connections_per_ip": True,
         "max_retry_port_bind": 0,
         "alert_mask": 0,
-        "upload_rate_limit": int(os.environ.get("LT_SEED_RATE", "0")),
+        "upload_rate_limit": int(os.environ.get("LT_SEED_RATE") or 0),
         "unchoke_slots_limit": -1,
         "connections_limit": 500,
         "send_buffer_watermark": 8 * 1024 * 1024,
