@@ -517,6 +517,9 @@ fetch(struct bt_tracker_session *s, const char *url, int action,
 	int r;
 
 	*status = 200;
+	/* The URL goes into every answer: bound it for all schemes. */
+	if (check_base(url, e) < 0)
+		return -1;
 	switch (bt_tracker_kind(url)) {
 	case BT_TRACKER_HTTP:
 		if (action == BT_UDP_ANNOUNCE)

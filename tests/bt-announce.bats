@@ -474,3 +474,10 @@ udp announce conn=1122334455667788 info_hash=$H peer_id=2d5858303030314041424344
 	run -74 --separate-stderr bash -c "bt-announce --tracker http://127.0.0.1:$HT_PORT/announce t.torrent >/dev/full"
 	assert_equal "$stderr" "bt-announce: write error on standard output: No space left on device"
 }
+
+@test "a tracker URL longer than BT_TRACKER_MAX_URL is refused, status 65" {
+	cd "$BATS_FILE_TMPDIR"
+	long=udp://127.0.0.1:1/$(printf 'a%.0s' {1..4100})
+	run -65 --separate-stderr bt-announce --tracker "$long" t.torrent
+	[[ $stderr == *": URL longer than 4096 bytes (limit BT_TRACKER_MAX_URL)" ]]
+}
