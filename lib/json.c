@@ -27,19 +27,28 @@ has_hex_prefix(const void *p, size_t n)
 	return n >= 4 && memcmp(p, "hex:", 4) == 0;
 }
 
+/* Two hex digits of every byte, for one copy a byte: pieces are megabytes. */
+static const char hexpair[] =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 static int
 put_hex(struct bt_buf *b, const unsigned char *p, size_t n)
 {
-	char chunk[4096];
+	char chunk[8192];
 	size_t i = 0, o;
 
 	if (bt_buf_add(b, "\"hex:", 5) < 0)
 		return -1;
 	while (i < n) {
-		for (o = 0; i < n && o + 2 <= sizeof(chunk); i++) {
-			chunk[o++] = hexdig[p[i] >> 4];
-			chunk[o++] = hexdig[p[i] & 15];
-		}
+		for (o = 0; i < n && o + 2 <= sizeof(chunk); i++, o += 2)
+			memcpy(chunk + o, hexpair + 2 * p[i], 2);
 		if (bt_buf_add(b, chunk, o) < 0)
 			return -1;
 	}
