@@ -32,6 +32,7 @@ setup_file() {
 
 teardown() {
 	seeders_stop
+	opentracker_stop
 	[ -n "${HOSTILE_PID:-}" ] && kill "$HOSTILE_PID" 2>/dev/null
 	HOSTILE_PID=
 	return 0
@@ -115,7 +116,7 @@ piece() {
 }
 
 @test "exits 69 naming the missing pieces when nothing listens at the peer's address" {
-	port=$(free_port)
+	port=$(quick_free_port)
 	run -69 --separate-stderr bt-fetch-piece -q -t "$BATS_FILE_TMPDIR/p256k.torrent" \
 	    -a <<<"127.0.0.1 $port"
 	assert_equal "$stderr" "bt-fetch-piece: 13 of 13 pieces missing: no usable peer left (1 tried)"
@@ -138,7 +139,7 @@ piece() {
 
 @test "-i 3 writes exactly the bytes of piece 3, from a libtorrent seeder" {
 	d=$BATS_FILE_TMPDIR
-	port=$(free_port)
+	port=$(quick_free_port)
 	seed_lt "$d/p16k.torrent" "$d/single" "$port"
 	echo "127.0.0.1 $port" >"$BATS_TEST_TMPDIR/peers"
 	bt-fetch-piece -t "$d/p16k.torrent" -i 3 -p "$BATS_TEST_TMPDIR/peers" \
@@ -148,7 +149,7 @@ piece() {
 
 @test "the short last piece comes with its exact length" {
 	d=$BATS_FILE_TMPDIR
-	port=$(free_port)
+	port=$(quick_free_port)
 	seed_lt "$d/p256k.torrent" "$d/single" "$port"
 	bt-fetch-piece -t "$d/p256k.torrent" -i 12 -o "$BATS_TEST_TMPDIR/last" \
 	    <<<"127.0.0.1 $port"
@@ -159,7 +160,7 @@ piece() {
 
 @test "-o FILE writes the piece there and nothing on standard output" {
 	d=$BATS_FILE_TMPDIR
-	port=$(free_port)
+	port=$(quick_free_port)
 	seed_lt "$d/p256k.torrent" "$d/single" "$port"
 	run --separate-stderr bt-fetch-piece -t "$d/p256k.torrent" -i 5 \
 	    -o "$BATS_TEST_TMPDIR/p5" <<<"127.0.0.1 $port"
@@ -170,7 +171,7 @@ piece() {
 
 @test "-a streams the torrent then every piece, and bt-assemble rebuilds the file" {
 	d=$BATS_FILE_TMPDIR
-	port=$(free_port)
+	port=$(quick_free_port)
 	seed_lt "$d/p256k.torrent" "$d/single" "$port"
 	# The torrent comes from the peer list's context line.
 	printf '# torrent %s\n127.0.0.1 %s\n' "$d/p256k.torrent" "$port" |
@@ -184,7 +185,7 @@ piece() {
 
 @test "-i LIST streams exactly the listed pieces, --sequential in index order" {
 	d=$BATS_FILE_TMPDIR
-	port=$(free_port)
+	port=$(quick_free_port)
 	seed_lt "$d/p16k.torrent" "$d/single" "$port"
 	bt-fetch-piece -t "$d/p16k.torrent" -i 0-9,42,100-102,5 --sequential \
 	    <<<"127.0.0.1 $port" >"$BATS_TEST_TMPDIR/s"
@@ -196,7 +197,7 @@ piece() {
 
 @test "--stream with one piece gives a piece stream, not raw bytes" {
 	d=$BATS_FILE_TMPDIR
-	port=$(free_port)
+	port=$(quick_free_port)
 	seed_lt "$d/p256k.torrent" "$d/single" "$port"
 	bt-fetch-piece -t "$d/p256k.torrent" -i 7 --stream \
 	    <<<"127.0.0.1 $port" >"$BATS_TEST_TMPDIR/s"
@@ -206,7 +207,7 @@ piece() {
 
 @test "downloads 4 MiB pieces, the last one short" {
 	d=$BATS_FILE_TMPDIR
-	port=$(free_port)
+	port=$(quick_free_port)
 	seed_lt "$d/p4m.torrent" "$d/single" "$port"
 	bt-fetch-piece -t "$d/p4m.torrent" -a <<<"127.0.0.1 $port" |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -215,7 +216,7 @@ piece() {
 
 @test "downloads a multi-file torrent byte-identical, empty file included" {
 	d=$BATS_FILE_TMPDIR
-	port=$(free_port)
+	port=$(quick_free_port)
 	seed_lt "$d/multi.torrent" "$d/multi" "$port"
 	bt-fetch-piece -t "$d/multi.torrent" -a <<<"127.0.0.1 $port" |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -224,7 +225,7 @@ piece() {
 
 @test "aria2 alone serves a full download byte-identical" {
 	d=$BATS_FILE_TMPDIR
-	port=$(free_port)
+	port=$(quick_free_port)
 	seed_aria2 "$d/p256k.torrent" "$d/single" "$port"
 	bt-fetch-piece -t "$d/p256k.torrent" -a <<<"127.0.0.1 $port" |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -233,7 +234,7 @@ piece() {
 
 @test "Transmission alone serves a full download byte-identical" {
 	d=$BATS_FILE_TMPDIR
-	port=$(free_port)
+	port=$(quick_free_port)
 	seed_transmission "$d/multi.torrent" "$d/multi" "$port"
 	bt-fetch-piece -t "$d/multi.torrent" -a --timeout 60 \
 	    <<<"127.0.0.1 $port" | bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -242,7 +243,7 @@ piece() {
 
 @test "downloads from several seeders at once, and -v counts those that served" {
 	d=$BATS_FILE_TMPDIR
-	p1=$(free_port) p2=$(free_port) p3=$(free_port)
+	p1=$(quick_free_port) p2=$(quick_free_port) p3=$(quick_free_port)
 	# Slowed down, so that every one of them gets a share.
 	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
 	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
@@ -257,7 +258,7 @@ piece() {
 
 @test "a seeder killed in the middle: the other one finishes the download" {
 	d=$BATS_FILE_TMPDIR
-	p1=$(free_port) p2=$(free_port)
+	p1=$(quick_free_port) p2=$(quick_free_port)
 	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
 	victim=$SEEDER_PID
 	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
@@ -275,8 +276,8 @@ piece() {
 @test "a peer that closes midway has its blocks asked of another peer" {
 	d=$BATS_FILE_TMPDIR
 	hostile die "$d/h.torrent" "$d/single/h"
-	port=$(free_port)
-	SEED_RATE=2000000 seed_lt "$d/h.torrent" "$d/single" "$port"
+	port=$(quick_free_port)
+	SEED_RATE=8000000 seed_lt "$d/h.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -t "$d/h.torrent" -a |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -286,7 +287,7 @@ piece() {
 @test "a peer that never answers beside a seeder does not stop the download" {
 	d=$BATS_FILE_TMPDIR
 	hostile silent "$d/p256k.torrent" "$d/single/data"
-	port=$(free_port) dead=$(free_port)
+	port=$(quick_free_port) dead=$(quick_free_port)
 	seed_lt "$d/p256k.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$dead" "$port" |
 	    bt-fetch-piece -t "$d/p256k.torrent" -a |
@@ -315,7 +316,7 @@ piece() {
 hostile_beside() {
 	local d=$BATS_FILE_TMPDIR port
 	hostile "$1" "$d/h.torrent" "$d/single/h"
-	port=$(free_port)
+	port=$(quick_free_port)
 	SEED_RATE=8000000 seed_lt "$d/h.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -v -t "$d/h.torrent" -a 2>"$BATS_TEST_TMPDIR/err" |
@@ -349,7 +350,7 @@ hostile_beside() {
 	# 256 pieces fill the bitfield exactly: use a torrent with spare bits.
 	d=$BATS_FILE_TMPDIR
 	hostile spare "$d/p256k.torrent" "$d/single/data"
-	port=$(free_port)
+	port=$(quick_free_port)
 	SEED_RATE=8000000 seed_lt "$d/p256k.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -v -t "$d/p256k.torrent" -a 2>"$BATS_TEST_TMPDIR/err" |
@@ -374,7 +375,7 @@ hostile_beside() {
 @test "a peer that stalls after unchoking is snubbed and its blocks fetched elsewhere" {
 	d=$BATS_FILE_TMPDIR
 	hostile stall "$d/h.torrent" "$d/single/h"
-	port=$(free_port)
+	port=$(quick_free_port)
 	SEED_RATE=2000000 seed_lt "$d/h.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -vv --snub-timeout 1 -t "$d/h.torrent" -a \
@@ -382,4 +383,27 @@ hostile_beside() {
 	cmp "$d/single/h" "$BATS_TEST_TMPDIR/out/h"
 	run grep -F "127.0.0.1 $HOSTILE_PORT: snubbed" "$BATS_TEST_TMPDIR/err"
 	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: snubbed: no block in 1000 ms"
+}
+
+# 0 when the tracker lists the seeder on PORT: seeder_listed TORRENT PORT
+seeder_listed() {
+	bt-announce "$1" | bt-peers | grep -qx "127.0.0.1 $2"
+}
+
+@test "bt-announce | bt-peers | bt-fetch-piece -i 3 gives the exact bytes of piece 3" {
+	d=$BATS_TEST_TMPDIR
+	rand_file "$d/data" 1000000
+	# The info hash does not depend on the announce URL: whitelist it,
+	# start the tracker, then make the torrent again naming it.
+	mktorrent -l 16 -a http://127.0.0.1:1/announce -o "$d/x.torrent" \
+	    "$d/data" >/dev/null
+	info_hash_of "$d/x.torrent" >"$d/hashes"
+	opentracker_start "$d/hashes"
+	mktorrent -l 16 -a "$OT_ANNOUNCE" -o "$d/f.torrent" "$d/data" >/dev/null
+	port=$(quick_free_port)
+	SEED_ANNOUNCE=1 seed_lt "$d/f.torrent" "$d" "$port"
+	cd "$d"
+	wait_for 20 seeder_listed f.torrent "$port"
+	bt-announce f.torrent | bt-peers | bt-fetch-piece -i 3 >p3
+	piece data 65536 3 | cmp - p3
 }

@@ -10,6 +10,8 @@
 #
 # SEED_RATE=BYTES (per second) in the environment limits the upload rate
 # of seed_lt and seed_aria2, so that a test can act during a download.
+# SEED_ANNOUNCE=1 makes seed_lt announce to the torrent's trackers (which
+# must be on 127.0.0.1, e.g. opentracker_start's); else none is contacted.
 #
 # Each returns once its seeder accepts connections on PORT (at most
 # SEED_WAIT seconds, default 20; non-zero status and its log on stderr if
@@ -55,7 +57,8 @@ seed_lt() {
 	local torrent=$1 dir=$2 port=$3 tmp log
 	tmp=$(seeders_tmp)
 	log="$tmp/lt-seed.$port.log"
-	LT_SEED_RATE=${SEED_RATE:-} /usr/bin/python3 \
+	LT_SEED_RATE=${SEED_RATE:-} LT_SEED_ANNOUNCE=${SEED_ANNOUNCE:-} \
+	    /usr/bin/python3 \
 	    "$top/tests/tools/lt-seed.py" "$torrent" "$dir" \
 	    "$port" "${SEED_LIFETIME:-300}" >"$log" 2>&1 3>&- &
 	SEEDER_PID=$!

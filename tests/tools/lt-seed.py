@@ -3,7 +3,8 @@
 # Run with Debian's /usr/bin/python3 (the one with python3-libtorrent):
 #   lt-seed.py TORRENT DATADIR PORT [LIFETIME_SECONDS]
 # LT_SEED_RATE=BYTES (environment) limits its upload rate, so that tests
-# can catch a download in the middle.
+# can catch a download in the middle. LT_SEED_ANNOUNCE=1 keeps the
+# torrent's trackers (they must be on 127.0.0.1) and announces to them.
 # DHT, LSD, UPnP, NAT-PMP and uTP are off; no tracker is contacted (the
 # torrent's trackers are removed); several connections from one address
 # are accepted. It prints "ready" on stdout once it seeds, and exits after
@@ -49,9 +50,12 @@ def main():
     p.ti = ti
     p.save_path = datadir
     p.flags = lt.torrent_flags.seed_mode
-    p.trackers = []
+    announce = os.environ.get("LT_SEED_ANNOUNCE") == "1"
+    if not announce:
+        p.trackers = []
     h = s.add_torrent(p)
-    h.replace_trackers([])
+    if not announce:
+        h.replace_trackers([])
     deadline = time.time() + 30
     while not h.status().is_seeding and time.time() < deadline:
         time.sleep(0.05)
