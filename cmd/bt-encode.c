@@ -57,7 +57,8 @@ encode(const char *path, const char *ctx)
 			break;
 		}
 		if (rc < 0) {
-			out.len = keep;	/* a value is written whole or not */
+			/* A value is written whole or not at all. */
+			out.len = keep;
 			break;
 		}
 		nval++;

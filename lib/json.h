@@ -2,13 +2,13 @@
  * JSON (RFC 8259) as bt-decode writes it and bt-encode reads it: the
  * one-to-one mapping between bencode and JSON that bt(7) describes.
  *
- *	bencode integer		JSON integer, exact over the whole int64 range
- *	bencode string		JSON string if the bytes are valid UTF-8 and
- *				do not start with "hex:"; otherwise "hex:"
- *				and the bytes in lowercase hex
- *	bencode list		JSON array
- *	bencode dict		JSON object, keys (same string rule) in the
- *				order they appear
+ *	integer		JSON integer, exact over the whole int64 range
+ *	byte string	JSON string if the bytes are valid UTF-8 and do
+ *			not start with "hex:"; otherwise "hex:" and the
+ *			bytes in lowercase hex
+ *	list		JSON array
+ *	dict		JSON object, keys (same string rule) in the
+ *			order they appear
  *
  * Floats, true, false and null have no bencode form and are refused by
  * the reader. The reader is iterative, with an explicit stack of
@@ -50,7 +50,7 @@ struct bt_json_reader {
 	long long off;		/* bytes of the input before p */
 	long long line, col;	/* of the byte at p, from 1 */
 	long long vstart;	/* offset where the current value began */
-	int in_value;		/* vstart is set: BT_JSON_MAX_VALUE applies */
+	int in_value;		/* in a value: BT_JSON_MAX_VALUE applies */
 	int errnum;		/* errno of a failed read */
 	struct bt_buf str;	/* one string being decoded */
 };

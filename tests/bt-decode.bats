@@ -187,6 +187,25 @@ full_torrent() {
 	    bt-encode >"$BATS_TEST_TMPDIR/full.torrent"
 }
 
+@test "bt-decode -i notes a libtorrent v1+v2 hybrid and marks its padding files in JSON" {
+	local t=$BATS_TEST_TMPDIR/hybrid.torrent
+	(cd "$BATS_FILE_TMPDIR" && /usr/bin/python3 -c '
+import sys, libtorrent as lt
+fs = lt.file_storage()
+lt.add_files(fs, "multi")
+ct = lt.create_torrent(fs, 16384)
+lt.set_piece_hashes(ct, ".")
+open(sys.argv[1], "wb").write(lt.bencode(ct.generate()))' "$t")
+	run -0 bt-decode -i "$t"
+	assert_line 'Version: hybrid v1+v2 (v1 used)'
+	assert_line '  100000 multi/a.bin'
+	run -0 bt-decode -ij "$t"
+	assert_equal "$(jq .hybrid <<<"$output")" true
+	assert_equal "$(jq '[.files[] | select(.padding) | .path | startswith("multi/.pad/")] | length > 0 and all' <<<"$output")" true
+	assert_equal "$(jq '[.files[] | select(.padding | not) | .length] | add' <<<"$output")" 107300
+	run -0 bash -o pipefail -c "bt-decode '$t' | bt-encode | cmp - '$t'"
+}
+
 @test "bt-decode -i prints every field in a fixed layout, names escaped" {
 	full_torrent
 	run -0 --separate-stderr bt-decode -i "$BATS_TEST_TMPDIR/full.torrent"

@@ -83,7 +83,8 @@ main(void)
 	    "control characters as \\u00xx, DEL as is");
 	T_STREQ(bj("5:\xc3\xa9t\xc3\xa9"), "\"\xc3\xa9t\xc3\xa9\"",
 	    "UTF-8 passes through");
-	T_STREQ(to_json("2:\xff\x00", 4), "\"hex:ff00\"", "invalid UTF-8 as hex:");
+	T_STREQ(to_json("2:\xff\x00", 4), "\"hex:ff00\"",
+	    "invalid UTF-8 as hex:");
 	T_STREQ(bj("2:\xc0\xaf"), "\"hex:c0af\"", "an overlong form as hex:");
 	T_STREQ(bj("3:\xed\xa0\x80"), "\"hex:eda080\"", "a surrogate as hex:");
 	T_STREQ(bj("4:hex:"), "\"hex:6865783a\"",
