@@ -261,9 +261,9 @@ main(int argc, char *argv[])
 		bt_warnx("no torrent: give -t FILE or a \"# torrent\" line");
 		usage();
 	}
-	if (tfile == NULL && strcmp(tpath, "-") == 0 && pf == stdin)
-		bt_die(BT_EX_USAGE, "the peer list names the torrent \"-\" "
-		    "(standard input, already read): give -t FILE");
+	if (strcmp(tpath, "-") == 0 && strcmp(pfile, "-") == 0)
+		bt_die(BT_EX_USAGE, "the torrent and the peer list cannot both "
+		    "come from standard input: give -p FILE or -t FILE");
 	if (bt_torrent_load(&t, tpath, &e) < 0)
 		bt_die_err(tpath, &e);
 	if (pl.has_info_hash && memcmp(pl.info_hash, t.info_hash,

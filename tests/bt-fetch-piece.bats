@@ -97,6 +97,11 @@ piece() {
 	[[ "$stderr" == *'bt-fetch-piece: no torrent: give -t FILE or a "# torrent" line'* ]]
 }
 
+@test "exits 64 when the torrent and the peer list would both be standard input" {
+	run -64 --separate-stderr bt-fetch-piece -t - -a <<<"127.0.0.1 1"
+	assert_equal "$stderr" "bt-fetch-piece: the torrent and the peer list cannot both come from standard input: give -p FILE or -t FILE"
+}
+
 @test "exits 66 when the torrent named by the peer list is missing" {
 	run -66 --separate-stderr bt-fetch-piece -i 0 \
 	    <<<$'# torrent /nonexistent/x.torrent\n127.0.0.1 1'
