@@ -558,9 +558,16 @@ fill_requests(struct swarm *s, struct peer *p)
 		return;
 	if (p->qlive == 0)
 		p->t_asked = s->now;	/* the snub clock starts now */
-	while (p->qlive < depth && p->qn < QCAP && p->outlen + 17 <= OUTCAP &&
-	    !s->failed) {
-		if (!pick(s, p, &pc, &b))
+	while (p->qlive < depth && p->outlen + 17 <= OUTCAP && !s->failed) {
+		/*
+		 * A full ring: forget the oldest cancelled request (a block
+		 * still sent for it will count as never asked for).
+		 */
+		while (p->qn == QCAP && p->q[p->qhead].st != Q_LIVE) {
+			p->qhead = (p->qhead + 1) % QCAP;
+			p->qn--;
+		}
+		if (p->qn == QCAP || !pick(s, p, &pc, &b))
 			break;
 		begin = b * BT_BLOCK_LEN;
 		len = pc->len - begin < BT_BLOCK_LEN ? pc->len - begin :
