@@ -230,6 +230,16 @@ Files: 2
 	assert_equal "$stderr" ""
 }
 
+@test "bt-decode -i escapes a name that is not UTF-8 or holds a bidi control" {
+	printf '%s' '{"info":{"length":3,"name":"hex:ff61e280ae62","piece length":16384,"pieces":"hex:0011223344556677889900112233445566778899"}}' |
+	    bt-encode >"$BATS_TEST_TMPDIR/n.torrent"
+	run -0 bt-decode -i "$BATS_TEST_TMPDIR/n.torrent"
+	assert_line --index 0 'Name: \xffa\xe2\x80\xaeb'
+	assert_line '  3 \xffa\xe2\x80\xaeb'
+	run -0 bt-decode -ij "$BATS_TEST_TMPDIR/n.torrent"
+	assert_equal "$(jq -r .name <<<"$output")" 'hex:ff61e280ae62'
+}
+
 @test "bt-decode -i leaves out the lines of absent fields" {
 	printf '%s' '{"info":{"length":1048576,"name":"a","piece length":262144,"pieces":"hex:'"$(printf '%0160d' 0)"'"}}' |
 	    bt-encode >"$BATS_TEST_TMPDIR/min.torrent"
