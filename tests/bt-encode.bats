@@ -62,6 +62,17 @@ round_trip() {
 	run -0 bash -o pipefail -c "bt-decode '$BATS_TEST_TMPDIR/b' | bt-encode | cmp - '$BATS_TEST_TMPDIR/b'"
 }
 
+@test "round-trips a piece stream whose strings span many reads" {
+	local s=$BATS_TEST_TMPDIR/stream
+	cat "$BATS_FILE_TMPDIR/m-one.torrent" >"$s"
+	for i in 0 1 2; do
+		printf 'd5:indexi%de5:piece300000:' "$i" >>"$s"
+		head -c 300000 /dev/urandom >>"$s"
+		printf 'e' >>"$s"
+	done
+	run -0 bash -o pipefail -c "cat '$s' | bt-decode | bt-encode | cmp - '$s'"
+}
+
 @test "the jq edit pipeline changes the tracker and keeps the info hash" {
 	local t=$BATS_FILE_TMPDIR/m-multi.torrent g=$BATS_TEST_TMPDIR/g.torrent
 	bt-decode "$t" | jq '.announce = "http://127.0.0.1:9/announce"' |
