@@ -40,7 +40,7 @@ static int
 open_parent(int root, const char *path, int create, const char **base,
     struct bt_err *e)
 {
-	char comp[BT_MAX_NAME_BYTES + 1];
+	char comp[BT_MAX_NAME_BYTES + 1], b1[512], b2[512];
 	const char *p = path, *slash;
 	int fd;
 
@@ -77,10 +77,10 @@ open_parent(int root, const char *path, int create, const char **base,
 			if (err == ENOENT)
 				return MISSING;
 			if (err == ELOOP || err == ENOTDIR)
-				return bt_errf(e, BT_EX_IOERR, -1, "%s: '%s' is "
-				    "a symbolic link or not a folder: not "
-				    "followed", esc(path, (char[512]){0}, 512),
-				    esc(comp, (char[512]){0}, 512));
+				return bt_errf(e, BT_EX_IOERR, -1, "%s: '%s' "
+				    "is a symbolic link or not a folder: not "
+				    "followed", esc(path, b1, sizeof(b1)),
+				    esc(comp, b2, sizeof(b2)));
 			return ioerr(e, path, NULL, err);
 		}
 		close(fd);
@@ -99,7 +99,7 @@ static int
 open_data(int root, const struct bt_file *f, int create, int writable,
     int *temp, int64_t *size, struct bt_err *e)
 {
-	char part[BT_MAX_NAME_BYTES + sizeof(BT_STORE_PART)];
+	char part[BT_MAX_NAME_BYTES + sizeof(BT_STORE_PART)], b[512];
 	const char *base;
 	int pfd, fd, fl, err;
 	struct stat st;
@@ -126,16 +126,15 @@ open_data(int root, const struct bt_file *f, int create, int writable,
 		if (err == ENOENT)
 			return MISSING;
 		if (err == ELOOP)
-			return bt_errf(e, BT_EX_IOERR, -1, "%s%s: is a symbolic "
-			    "link: not followed", esc(f->path, (char[512]){0},
-			    512), *temp ? BT_STORE_PART : "");
+			return bt_errf(e, BT_EX_IOERR, -1, "%s%s: is a "
+			    "symbolic link: not followed", esc(f->path, b,
+			    sizeof(b)), *temp ? BT_STORE_PART : "");
 		return ioerr(e, f->path, NULL, err);
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return bt_errf(e, BT_EX_IOERR, -1, "%s%s: not a regular file",
-		    esc(f->path, (char[512]){0}, 512),
-		    *temp ? BT_STORE_PART : "");
+		    esc(f->path, b, sizeof(b)), *temp ? BT_STORE_PART : "");
 	}
 	*size = st.st_size;
 	return fd;
@@ -346,9 +345,8 @@ complete_file(struct bt_store *s, size_t i, struct bt_err *e)
 	const char *base;
 	int fd, pfd, r;
 
-	if ((fd = get_fd(s, i, 0, e)) == MISSING)
-		return bt_errf(e, BT_EX_SOFTWARE, -1, "%s: vanished",
-		    esc(f->path, (char[512]){0}, 512));
+	if ((fd = get_fd(s, i, 0, e)) == MISSING)	/* removed meanwhile */
+		return ioerr(e, f->path, NULL, ENOENT);
 	if (fd < 0)
 		return -1;
 	if (!s->f[i].temp)
@@ -518,6 +516,7 @@ bt_store_finish(struct bt_store *s, struct bt_err *e)
 	for (i = 0; i < t->nfiles; i++) {
 		const struct bt_file *f = &t->files[i];
 		const char *base;
+		char b[512];
 		int pfd, fd;
 
 		if (f->pad || f->length != 0)
@@ -533,7 +532,7 @@ bt_store_finish(struct bt_store *s, struct bt_err *e)
 			if (err == ELOOP)
 				return bt_errf(e, BT_EX_IOERR, -1, "%s: is a "
 				    "symbolic link: not followed", esc(f->path,
-				    (char[512]){0}, 512));
+				    b, sizeof(b)));
 			return ioerr(e, f->path, NULL, err);
 		}
 		close(fd);
@@ -699,7 +698,8 @@ verify_range(void *arg)
 				se = lim;
 			rel = pos - f->offset;
 			if (f->pad) {
-				memset(buf + (pos - off), 0, (size_t)(se - pos));
+				memset(buf + (pos - off), 0,
+				    (size_t)(se - pos));
 				pos = se;
 				continue;
 			}
@@ -715,7 +715,8 @@ verify_range(void *arg)
 			}
 			if (curfd < 0) {
 				/* Absent, a symbolic link, not a file. */
-				mark_missing(t, j->state, pos, se, pos, se, 0, 0);
+				mark_missing(t, j->state, pos, se, pos, se, 0,
+				    0);
 				pos = se;
 				continue;
 			}
