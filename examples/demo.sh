@@ -56,8 +56,9 @@ chmod 755 "$work/tracker"
 bt-decode --info --json "$work/sample.torrent" | jq -r .info_hash \
     >"$work/tracker/whitelist"
 chmod 644 "$work/tracker/whitelist"
+# The whitelist path is opened after the chroot into -d: relative.
 opentracker -i 127.0.0.1 -p "$tport" -P "$tport" -d "$work/tracker" \
-    -w "$work/tracker/whitelist" >"$work/tracker.log" 2>&1 &
+    -w whitelist >"$work/tracker.log" 2>&1 &
 pids="$pids $!"
 wait_port "$tport"
 sport=$(port)

@@ -10,6 +10,7 @@ PATH="$BT_BIN:$PATH"
 BT_TOOLS="$BT_BUILD/tools"
 export BT_TOOLS
 
+bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
 
