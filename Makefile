@@ -30,6 +30,7 @@ OPT	= -O2 -g
 LDSAN	=
 endif
 CFLAGS	?=
+FUZZ_SECONDS ?= 60
 ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(CFLAGS)
 
 LIB_SRC	= $(wildcard lib/*.c)
@@ -89,6 +90,9 @@ demo: deps all
 
 bench: deps all
 	@BT_BIN=$(CURDIR)/$(BIN) sh bench/run
+
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run
 
 lint:
 	mandoc -T lint -W warning $(MANS)
