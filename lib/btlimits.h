@@ -176,4 +176,26 @@
 #define BT_USER_AGENT		"bt/0.1"
 #define BT_PEER_ID_PREFIX	"-BT0001-"
 
+/*
+ * lib/create (bt-create). The smallest piece length: what BEP 3's
+ * 16 KiB blocks and every client handle; mktorrent starts at 32 KiB,
+ * transmission-create at 16 KiB.
+ */
+#define BT_CREATE_MIN_PIECE	(16L * 1024)
+/*
+ * Automatic piece length: the smallest power of two that keeps the piece
+ * count at or below BT_CREATE_TARGET_PIECES (so 1,025 to 2,048 pieces
+ * between 32 MiB and 32 GiB of data), at most 16 MiB, the largest that
+ * common clients take without complaint.
+ */
+#define BT_CREATE_TARGET_PIECES	2048
+#define BT_CREATE_MAX_AUTO_PIECE	(16L * 1024 * 1024)
+/*
+ * Bytes read at once by each hashing thread: large sequential reads,
+ * where the gain levels off (1-4 MiB); it bounds memory per thread.
+ */
+#define BT_CREATE_BUF		(4L * 1024 * 1024)
+/* Hashing threads of bt-create: one a core, at most this many. */
+#define BT_CREATE_MAX_THREADS	16
+
 #endif
