@@ -87,6 +87,9 @@ setup_file() {
 	mktorrent -l 15 -a "http://127.0.0.1:$DEAD/announce" \
 	    -a "udp://127.0.0.1:$DEADU/announce" -a "$OT_ANNOUNCE" \
 	    -o tl.torrent seed/data.bin >/dev/null
+	# One tier of two, the dead one and the live one, in either order.
+	mktorrent -l 15 -a "http://127.0.0.1:$DEAD/announce,$OT_ANNOUNCE" \
+	    -o t1.torrent seed/data.bin >/dev/null
 	# Another torrent, not in the whitelist.
 	rand_file other.bin 1000
 	mktorrent -a "$OT_ANNOUNCE" -o other.torrent other.bin >/dev/null
@@ -179,6 +182,15 @@ expected_peers() {
 	[[ ${stderr_lines[0]} == "bt-announce: http://127.0.0.1:$DEAD/announce: Failed to connect to 127.0.0.1 port $DEAD after "*" ms: Couldn't connect to server" ]]
 	assert_equal "${stderr_lines[1]}" \
 	    "bt-announce: udp://127.0.0.1:$DEADU/announce: Connection refused"
+}
+
+@test "within one tier every tracker is tried until one answers" {
+	cd "$BATS_FILE_TMPDIR"
+	run --separate-stderr bash -o pipefail -c \
+	    'bt-announce --port 7100 --timeout 0.2 t1.torrent | bt-peers'
+	assert_success
+	assert_equal "$(printf '%s\n' "${lines[@]:2}" | sort)" \
+	    "$(expected_peers)"
 }
 
 @test "every tracker dead: status 69 within the time bound, one line per tracker" {
