@@ -1,0 +1,801 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "btlimits.h"
+#include "create.h"
+#include "metainfo.h"
+#include "sha1.h"
+#include "util.h"
+
+#define E(...)	bt_errf(e, BT_EX_DATAERR, -1, __VA_ARGS__)
+#define OOM()	bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory")
+
+/*
+ * Walking. mktorrent walks with nftw(3) following links, keeps regular
+ * files only and sorts them with strcmp(3) on their relative paths; so do
+ * we, with a stack of the folders being walked to catch link loops.
+ */
+struct walk {
+	struct bt_create *c;
+	char *path;		/* root, then "/rel" as the walk goes */
+	size_t rootlen, cap;
+	size_t namelen;		/* of the torrent's name */
+	struct {
+		uint64_t dev, ino;
+	} anc[BT_MAX_PATH_DEPTH + 1];
+	struct bt_err *e;
+};
+
+static int
+add_file(struct walk *w, const char *rel, const struct stat *st)
+{
+	struct bt_create *c = w->c;
+	struct bt_err *e = w->e;
+	struct bt_cfile *f;
+
+	if (c->nfiles >= BT_MAX_FILES)
+		return E("more than %d files (limit BT_MAX_FILES)",
+		    BT_MAX_FILES);
+	if (c->nfiles == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		struct bt_cfile *p = realloc(c->files, ncap * sizeof(*p));
+
+		if (p == NULL)
+			return OOM();
+		c->files = p;
+		c->cap = ncap;
+	}
+	f = &c->files[c->nfiles];
+	memset(f, 0, sizeof(*f));
+	if ((f->path = strdup(rel)) == NULL)
+		return OOM();
+	f->length = st->st_size;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	c->nfiles++;
+	return 0;
+}
+
+static int
+namecmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+free_names(char **v, size_t n)
+{
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+}
+
+/* Walk the folder w->path[0..len), depth components below the root. */
+static int
+walk_dir(struct walk *w, size_t len, int depth)
+{
+	struct bt_err *e = w->e;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	w->path[len] = '\0';
+	if ((d = opendir(w->path)) == NULL)
+		return bt_errf(e, BT_EX_IOERR, -1, "%s: %s", w->path,
+		    strerror(errno));
+	/* Names first, folder closed, then recursion: one descriptor. */
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			char **p = realloc(names, ncap * sizeof(*p));
+
+			if (p == NULL) {
+				r = OOM();
+				break;
+			}
+			names = p;
+			cap = ncap;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL) {
+			r = OOM();
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && errno != 0)
+		r = bt_errf(e, BT_EX_IOERR, -1, "%s: %s", w->path,
+		    strerror(errno));
+	closedir(d);
+	if (r < 0) {
+		free_names(names, n);
+		return -1;
+	}
+	/* Sorted only so that the first error met is always the same. */
+	qsort(names, n, sizeof(*names), namecmp);
+	for (i = 0; i < n && r == 0; i++) {
+		size_t nl = strlen(names[i]), rl;
+		const char *why;
+		struct stat st;
+		int k;
+
+		w->path[len] = '\0';
+		if ((why = bt_path_component_problem(names[i], nl)) != NULL) {
+			r = E("%s: a name in it: %s", w->path, why);
+			break;
+		}
+		if (depth + 1 > BT_MAX_PATH_DEPTH) {
+			r = E("%s: deeper than %d folders (limit "
+			    "BT_MAX_PATH_DEPTH)", w->path, BT_MAX_PATH_DEPTH);
+			break;
+		}
+		/* The path in the torrent is "name/rel" (bt(7)). */
+		rl = len - w->rootlen + nl;
+		if (w->namelen + rl > BT_MAX_PATH_BYTES) {
+			r = E("%s/%s: path longer than %d bytes (limit "
+			    "BT_MAX_PATH_BYTES)", w->path, names[i],
+			    BT_MAX_PATH_BYTES);
+			break;
+		}
+		w->path[len] = '/';
+		memcpy(w->path + len + 1, names[i], nl + 1);
+		if (stat(w->path, &st) < 0) {
+			r = bt_errf(e, BT_EX_IOERR, -1, "%s: %s", w->path,
+			    strerror(errno));
+			break;
+		}
+		if (S_ISREG(st.st_mode)) {
+			r = add_file(w, w->path + w->rootlen + 1, &st);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode))
+			continue;
+		for (k = 0; k <= depth; k++)
+			if (w->anc[k].dev == (uint64_t)st.st_dev &&
+			    w->anc[k].ino == (uint64_t)st.st_ino)
+				break;
+		if (k <= depth) {
+			r = E("%s: symbolic link loop", w->path);
+			break;
+		}
+		w->anc[depth + 1].dev = st.st_dev;
+		w->anc[depth + 1].ino = st.st_ino;
+		r = walk_dir(w, len + 1 + nl, depth + 1);
+	}
+	free_names(names, n);
+	return r;
+}
+
+static int
+filecmp(const void *a, const void *b)
+{
+	return strcmp(((const struct bt_cfile *)a)->path,
+	    ((const struct bt_cfile *)b)->path);
+}
+
+/* The default name: the last component of path, or of its real path. */
+static char *
+default_name(const char *path, struct bt_err *e)
+{
+	char *p, *s, *real = NULL, *name;
+	size_t n;
+
+	if ((p = strdup(path)) == NULL) {
+		OOM();
+		return NULL;
+	}
+	for (n = strlen(p); n > 1 && p[n - 1] == '/'; n--)
+		p[n - 1] = '\0';
+	s = strrchr(p, '/');
+	s = s ? s + 1 : p;
+	if (*s == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
+		if ((real = realpath(path, NULL)) == NULL) {
+			bt_errf(e, BT_EX_NOINPUT, -1, "%s: %s", path,
+			    strerror(errno));
+			free(p);
+			return NULL;
+		}
+		s = strrchr(real, '/');
+		s = s ? s + 1 : real;
+	}
+	if (*s == '\0') {
+		E("%s: no name to give the torrent (use -n)", path);
+		name = NULL;
+	} else if ((name = strdup(s)) == NULL)
+		OOM();
+	free(real);
+	free(p);
+	return name;
+}
+
+int
+bt_create_scan(struct bt_create *c, const char *path, const char *name,
+    struct bt_err *e)
+{
+	struct walk w;
+	struct stat st;
+	const char *why;
+	size_t i, rl;
+	int64_t off;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (stat(path, &st) < 0)
+		return bt_errf(e, BT_EX_NOINPUT, -1, "%s: %s", path,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return bt_errf(e, BT_EX_NOINPUT, -1,
+		    "%s: not a regular file or a folder", path);
+	if ((c->root = strdup(path)) == NULL)
+		return OOM();
+	c->name = name ? strdup(name) : default_name(path, e);
+	if (c->name == NULL)
+		return name ? OOM() : -1;
+	if ((why = bt_path_component_problem(c->name, strlen(c->name)))
+	    != NULL)
+		return E("name '%s': %s", c->name, why);
+	if (S_ISREG(st.st_mode)) {
+		memset(&w, 0, sizeof(w));
+		w.c = c;
+		w.e = e;
+		if (add_file(&w, "", &st) < 0)
+			return -1;
+	} else {
+		c->multi = 1;
+		memset(&w, 0, sizeof(w));
+		w.c = c;
+		w.e = e;
+		w.namelen = strlen(c->name);
+		rl = strlen(path);
+		/* "dir/" and "dir" walk the same, "/" stays "/". */
+		while (rl > 1 && path[rl - 1] == '/')
+			rl--;
+		w.rootlen = rl;
+		w.cap = rl + BT_MAX_PATH_BYTES + BT_MAX_NAME_BYTES + 4;
+		if ((w.path = malloc(w.cap)) == NULL)
+			return OOM();
+		memcpy(w.path, path, rl);
+		w.anc[0].dev = st.st_dev;
+		w.anc[0].ino = st.st_ino;
+		r = walk_dir(&w, rl, 0);
+		free(w.path);
+		if (r < 0)
+			return -1;
+		qsort(c->files, c->nfiles, sizeof(*c->files), filecmp);
+	}
+	for (off = 0, i = 0; i < c->nfiles; i++) {
+		c->files[i].offset = off;
+		if (c->files[i].length > INT64_MAX - off)
+			return E("total size overflows 64 bits");
+		off += c->files[i].length;
+	}
+	c->total = off;
+	if (c->nfiles == 0)
+		return E("%s: no files in it", path);
+	if (c->total == 0)
+		return E("%s: no data (every file is empty)", path);
+	return 0;
+}
+
+void
+bt_create_free(struct bt_create *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nfiles; i++)
+		free(c->files[i].path);
+	free(c->files);
+	free(c->root);
+	free(c->name);
+	memset(c, 0, sizeof(*c));
+}
+
+int64_t
+bt_create_auto_piece_length(int64_t total)
+{
+	int64_t p = BT_CREATE_MIN_PIECE;
+
+	while (p < BT_CREATE_MAX_AUTO_PIECE &&
+	    (total - 1) / p + 1 > BT_CREATE_TARGET_PIECES)
+		p *= 2;
+	return p;
+}
+
+int
+bt_create_check_piece_length(int64_t p, struct bt_err *e)
+{
+	if (p < BT_CREATE_MIN_PIECE || p > BT_MAX_PIECE_LENGTH ||
+	    (p & (p - 1)) != 0)
+		return bt_errf(e, BT_EX_USAGE, -1, "piece length %lld: not "
+		    "a power of two from %ldK to %ldM", (long long)p,
+		    BT_CREATE_MIN_PIECE / 1024,
+		    BT_MAX_PIECE_LENGTH / (1024 * 1024));
+	return 0;
+}
+
+int
+bt_create_parse_size(const char *s, int64_t *out, struct bt_err *e)
+{
+	char buf[32];
+	size_t n = strlen(s);
+	int64_t mul = 1;
+	long long v;
+
+	if (n > 0 && (s[n - 1] == 'K' || s[n - 1] == 'k'))
+		mul = 1024;
+	else if (n > 0 && (s[n - 1] == 'M' || s[n - 1] == 'm'))
+		mul = 1024 * 1024;
+	if (mul > 1)
+		n--;
+	if (n == 0 || n >= sizeof(buf) || s[0] == '-')
+		return bt_errf(e, BT_EX_USAGE, -1, "size '%s': not a number "
+		    "of bytes (with K or M)", s);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (bt_strtonum(buf, 0, LLONG_MAX, &v, NULL) < 0 ||
+	    v > INT64_MAX / mul)
+		return bt_errf(e, BT_EX_USAGE, -1, "size '%s': not a number "
+		    "of bytes (with K or M)", s);
+	*out = (int64_t)v * mul;
+	return 0;
+}
+
+int
+bt_create_npieces(const struct bt_create *c, int64_t plen, uint32_t *n,
+    struct bt_err *e)
+{
+	int64_t k = (c->total - 1) / plen + 1;
+
+	if (k > BT_MAX_PIECES)
+		return E("%lld pieces of %lld bytes: more than %ld (limit "
+		    "BT_MAX_PIECES); choose a larger piece length",
+		    (long long)k, (long long)plen, (long)BT_MAX_PIECES);
+	*n = (uint32_t)k;
+	return 0;
+}
+
+/*
+ * Hashing. The pieces are cut into chunks of whole pieces of about
+ * BT_CREATE_BUF bytes (one piece when pieces are larger); threads take
+ * chunks in order, each reading its chunk with pread(2) through its own
+ * descriptors, so reading is spread over the cores as well as hashing.
+ */
+struct hjob {
+	const struct bt_create *c;
+	int64_t plen;
+	uint32_t npieces, per, nchunks;
+	uint8_t *out;
+	atomic_uint next;
+	atomic_int stop;
+	pthread_mutex_t mu;
+	uint32_t errchunk;	/* chunk of the error kept; UINT32_MAX: none */
+	struct bt_err err;
+};
+
+struct reader {
+	const struct bt_create *c;
+	size_t fi;		/* file open on fd */
+	int fd;
+	char *path;		/* buffer for the path opened */
+};
+
+static int
+reader_open(struct reader *r, size_t fi, struct bt_err *e)
+{
+	const struct bt_create *c = r->c;
+	const struct bt_cfile *f = &c->files[fi];
+	struct stat st;
+	int fd;
+
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	if (c->multi)
+		snprintf(r->path, strlen(c->root) + BT_MAX_PATH_BYTES + 2,
+		    "%s/%s", c->root, f->path);
+	else
+		snprintf(r->path, strlen(c->root) + BT_MAX_PATH_BYTES + 2,
+		    "%s", c->root);
+	if ((fd = open(r->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return bt_errf(e, BT_EX_IOERR, -1, "%s: %s", r->path,
+		    strerror(errno));
+	if (fstat(fd, &st) < 0 || st.st_size != f->length ||
+	    (uint64_t)st.st_ino != f->ino || (uint64_t)st.st_dev != f->dev) {
+		close(fd);
+		return bt_errf(e, BT_EX_IOERR, -1, "%s: changed while "
+		    "being read", r->path);
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	r->fd = fd;
+	r->fi = fi;
+	return 0;
+}
+
+/* The file holding byte off of the data (never an empty one). */
+static size_t
+file_at(const struct bt_create *c, int64_t off)
+{
+	size_t lo = 0, hi = c->nfiles;
+
+	/* The last file that starts at or before off... */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->files[mid].offset <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	/* ...past the empty ones that start there too. */
+	while (lo < c->nfiles &&
+	    off >= c->files[lo].offset + c->files[lo].length)
+		lo++;
+	return lo;
+}
+
+/* Read the data's bytes [off, off + len) into dst. */
+static int
+reader_read(struct reader *r, int64_t off, uint8_t *dst, size_t len,
+    struct bt_err *e)
+{
+	const struct bt_create *c = r->c;
+
+	while (len > 0) {
+		const struct bt_cfile *f;
+		size_t fi, n;
+		ssize_t got;
+
+		if (r->fd < 0 || off < c->files[r->fi].offset ||
+		    off >= c->files[r->fi].offset + c->files[r->fi].length) {
+			fi = file_at(c, off);
+			if (fi >= c->nfiles)
+				return bt_errf(e, BT_EX_SOFTWARE, -1,
+				    "offset %lld past the data",
+				    (long long)off);
+			if (reader_open(r, fi, e) < 0)
+				return -1;
+		}
+		f = &c->files[r->fi];
+		n = len;
+		if ((int64_t)n > f->offset + f->length - off)
+			n = (size_t)(f->offset + f->length - off);
+		got = pread(r->fd, dst, n, off - f->offset);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return bt_errf(e, BT_EX_IOERR, -1, "%s: read: %s",
+			    r->path, strerror(errno));
+		if (got == 0)
+			return bt_errf(e, BT_EX_IOERR, -1, "%s: changed "
+			    "while being read (shorter)", r->path);
+		dst += got;
+		off += got;
+		len -= (size_t)got;
+	}
+	return 0;
+}
+
+static int
+hash_chunk(struct hjob *j, struct reader *r, uint8_t *buf, uint32_t k,
+    struct bt_err *e)
+{
+	const struct bt_create *c = j->c;
+	uint32_t p0 = k * j->per, p1 = p0 + j->per, i;
+	int64_t start = (int64_t)p0 * j->plen, end, off;
+	struct bt_sha1 s;
+
+	if (p1 > j->npieces)
+		p1 = j->npieces;
+	end = (int64_t)p1 * j->plen;
+	if (end > c->total)
+		end = c->total;
+	if (j->plen <= BT_CREATE_BUF) {
+		if (reader_read(r, start, buf, (size_t)(end - start), e) < 0)
+			return -1;
+		for (i = p0; i < p1; i++) {
+			int64_t o = (int64_t)(i - p0) * j->plen;
+			int64_t n = end - start - o;
+
+			if (n > j->plen)
+				n = j->plen;
+			bt_sha1(buf + o, (size_t)n, j->out + (size_t)i * 20);
+		}
+		return 0;
+	}
+	/* A piece larger than the buffer: hashed as it is read. */
+	if (bt_sha1_init(&s) < 0)
+		return OOM();
+	for (off = start; off < end; off += BT_CREATE_BUF) {
+		size_t n = end - off < BT_CREATE_BUF ? (size_t)(end - off) :
+		    (size_t)BT_CREATE_BUF;
+
+		if (reader_read(r, off, buf, n, e) < 0) {
+			bt_sha1_final(&s, j->out + (size_t)p0 * 20);
+			return -1;
+		}
+		bt_sha1_update(&s, buf, n);
+	}
+	bt_sha1_final(&s, j->out + (size_t)p0 * 20);
+	return 0;
+}
+
+static void *
+hash_worker(void *arg)
+{
+	struct hjob *j = arg;
+	struct reader r;
+	struct bt_err e;
+	size_t bufsz = j->plen <= BT_CREATE_BUF ?
+	    (size_t)j->plen * j->per : (size_t)BT_CREATE_BUF;
+	uint8_t *buf = malloc(bufsz);
+	uint32_t k = 0;
+	int failed = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.c = j->c;
+	r.fd = -1;
+	r.path = malloc(strlen(j->c->root) + BT_MAX_PATH_BYTES + 2);
+	bt_err_clear(&e);
+	if (buf == NULL || r.path == NULL) {
+		bt_errf(&e, BT_EX_SOFTWARE, -1, "out of memory");
+		failed = 1;
+		k = 0;
+	}
+	while (!failed && !atomic_load(&j->stop)) {
+		k = atomic_fetch_add(&j->next, 1);
+		if (k >= j->nchunks)
+			break;
+		if (hash_chunk(j, &r, buf, k, &e) < 0)
+			failed = 1;
+	}
+	if (failed) {
+		/* Keep the error of the earliest chunk: the one a single
+		   thread reading in order would have met. */
+		pthread_mutex_lock(&j->mu);
+		if (k < j->errchunk) {
+			j->errchunk = k;
+			j->err = e;
+		}
+		pthread_mutex_unlock(&j->mu);
+		atomic_store(&j->stop, 1);
+	}
+	if (r.fd >= 0)
+		close(r.fd);
+	free(r.path);
+	free(buf);
+	return NULL;
+}
+
+int
+bt_create_hash(const struct bt_create *c, int64_t plen, int nthreads,
+    uint8_t *out, struct bt_err *e)
+{
+	pthread_t tid[BT_CREATE_MAX_THREADS];
+	struct hjob j;
+	int i, started = 0;
+
+	memset(&j, 0, sizeof(j));
+	j.c = c;
+	j.plen = plen;
+	j.out = out;
+	if (bt_create_npieces(c, plen, &j.npieces, e) < 0)
+		return -1;
+	j.per = plen <= BT_CREATE_BUF ? (uint32_t)(BT_CREATE_BUF / plen) : 1;
+	j.nchunks = (j.npieces - 1) / j.per + 1;
+	atomic_init(&j.next, 0);
+	atomic_init(&j.stop, 0);
+	j.errchunk = UINT32_MAX;
+	if (pthread_mutex_init(&j.mu, NULL) != 0)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "pthread_mutex_init");
+	if (nthreads > BT_CREATE_MAX_THREADS)
+		nthreads = BT_CREATE_MAX_THREADS;
+	if ((uint32_t)nthreads > j.nchunks)
+		nthreads = (int)j.nchunks;
+	for (i = 1; i < nthreads; i++) {
+		if (pthread_create(&tid[i], NULL, hash_worker, &j) != 0)
+			break;
+		started++;
+	}
+	hash_worker(&j);
+	for (i = 1; i <= started; i++)
+		pthread_join(tid[i], NULL);
+	pthread_mutex_destroy(&j.mu);
+	if (j.errchunk != UINT32_MAX) {
+		*e = j.err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Call f on each URL of the comma-separated list s. */
+static int
+each_url(const char *s, int (*f)(void *, const char *, size_t), void *arg)
+{
+	const char *p = s, *q;
+
+	for (;;) {
+		q = strchr(p, ',');
+		if (f(arg, p, q ? (size_t)(q - p) : strlen(p)) < 0)
+			return -1;
+		if (q == NULL)
+			return 0;
+		p = q + 1;
+	}
+}
+
+struct urlcheck {
+	size_t n;
+	const char *what;
+	struct bt_err *e;
+};
+
+static int
+check_url(void *arg, const char *p, size_t n)
+{
+	struct urlcheck *u = arg;
+
+	(void)p;
+	if (n == 0)
+		return bt_errf(u->e, BT_EX_USAGE, -1, "empty %s URL",
+		    u->what);
+	if (n > BT_TRACKER_MAX_URL)
+		return bt_errf(u->e, BT_EX_USAGE, -1, "%s URL longer than "
+		    "%d bytes (limit BT_TRACKER_MAX_URL)", u->what,
+		    BT_TRACKER_MAX_URL);
+	u->n++;
+	return 0;
+}
+
+int
+bt_create_check_meta(const struct bt_create_meta *m, struct bt_err *e)
+{
+	struct urlcheck u;
+	size_t i;
+
+	u.n = 0;
+	u.what = "tracker";
+	u.e = e;
+	for (i = 0; i < m->nannounce; i++)
+		if (each_url(m->announce[i], check_url, &u) < 0)
+			return -1;
+	if (u.n > BT_MAX_TRACKERS)
+		return bt_errf(e, BT_EX_USAGE, -1, "more than %d trackers "
+		    "(limit BT_MAX_TRACKERS)", BT_MAX_TRACKERS);
+	u.what = "web seed";
+	for (i = 0; i < m->nweb; i++)
+		if (each_url(m->web[i], check_url, &u) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+enc_url(void *arg, const char *p, size_t n)
+{
+	return bt_benc_str(arg, p, n);
+}
+
+static int
+count_url(void *arg, const char *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static void
+enc_path(struct bt_buf *b, const char *path)
+{
+	const char *p = path, *q;
+
+	bt_benc_list(b);
+	for (;;) {
+		q = strchr(p, '/');
+		bt_benc_str(b, p, q ? (size_t)(q - p) : strlen(p));
+		if (q == NULL)
+			break;
+		p = q + 1;
+	}
+	bt_benc_end(b);
+}
+
+int
+bt_create_encode(const struct bt_create *c, const struct bt_create_meta *m,
+    const uint8_t *pieces, struct bt_buf *b, struct bt_err *e)
+{
+	size_t i, nurl = 0;
+	uint32_t np = 0;
+
+	if (bt_create_check_meta(m, e) < 0 ||
+	    bt_create_npieces(c, m->piece_length, &np, e) < 0)
+		return -1;
+	for (i = 0; i < m->nannounce; i++)
+		each_url(m->announce[i], count_url, &nurl);
+	/* BEP 3: keys sorted as raw strings. */
+	bt_benc_dict(b);
+	if (m->nannounce > 0) {
+		const char *u = m->announce[0], *q = strchr(u, ',');
+
+		bt_benc_cstr(b, "announce");
+		bt_benc_str(b, u, q ? (size_t)(q - u) : strlen(u));
+	}
+	/* BEP 12: one tier a -a, as mktorrent does, when more than one. */
+	if (nurl > 1) {
+		bt_benc_cstr(b, "announce-list");
+		bt_benc_list(b);
+		for (i = 0; i < m->nannounce; i++) {
+			bt_benc_list(b);
+			each_url(m->announce[i], enc_url, b);
+			bt_benc_end(b);
+		}
+		bt_benc_end(b);
+	}
+	if (m->comment != NULL) {
+		bt_benc_cstr(b, "comment");
+		bt_benc_cstr(b, m->comment);
+	}
+	if (m->created_by != NULL && m->created_by[0] != '\0') {
+		bt_benc_cstr(b, "created by");
+		bt_benc_cstr(b, m->created_by);
+	}
+	if (m->date >= 0) {
+		bt_benc_cstr(b, "creation date");
+		bt_benc_int(b, m->date);
+	}
+	bt_benc_cstr(b, "info");
+	bt_benc_dict(b);
+	if (c->multi) {
+		bt_benc_cstr(b, "files");
+		bt_benc_list(b);
+		for (i = 0; i < c->nfiles; i++) {
+			bt_benc_dict(b);
+			bt_benc_cstr(b, "length");
+			bt_benc_int(b, c->files[i].length);
+			bt_benc_cstr(b, "path");
+			enc_path(b, c->files[i].path);
+			bt_benc_end(b);
+		}
+		bt_benc_end(b);
+	} else {
+		bt_benc_cstr(b, "length");
+		bt_benc_int(b, c->total);
+	}
+	bt_benc_cstr(b, "name");
+	bt_benc_cstr(b, c->name);
+	bt_benc_cstr(b, "piece length");
+	bt_benc_int(b, m->piece_length);
+	bt_benc_cstr(b, "pieces");
+	bt_benc_str(b, pieces, (size_t)np * BT_SHA1_LEN);
+	if (m->private) {
+		bt_benc_cstr(b, "private");
+		bt_benc_int(b, 1);
+	}
+	bt_benc_end(b);
+	if (m->nweb > 0) {
+		bt_benc_cstr(b, "url-list");
+		bt_benc_list(b);
+		for (i = 0; i < m->nweb; i++)
+			each_url(m->web[i], enc_url, b);
+		bt_benc_end(b);
+	}
+	bt_benc_end(b);
+	if (b->oom)
+		return OOM();
+	return 0;
+}
