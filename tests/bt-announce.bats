@@ -340,7 +340,7 @@ expected_peers() {
 	cd "$BATS_FILE_TMPDIR"
 	hostile_start silent
 	run -69 --separate-stderr timeout 30 bt-announce --timeout 0.3 --tracker "http://127.0.0.1:$HT_PORT/announce" t.torrent
-	[[ $stderr == "bt-announce: http://127.0.0.1:$HT_PORT/announce: timed out: Operation timed out after 6"??" milliseconds with 0 bytes received" ]]
+	[[ $stderr == "bt-announce: http://127.0.0.1:$HT_PORT/announce: timed out: Operation timed out after "*" milliseconds with 0 bytes received" ]]
 }
 
 @test "an HTTP failure reason is shown, status 69" {
