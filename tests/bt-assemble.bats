@@ -31,12 +31,16 @@ if args and args[0] == '-c':
 raw = open(tor, 'rb').read()
 info = dec(raw)[0][b'info']
 name = info[b'name'].decode()
+data = b''
 if b'files' in info:
-    paths = [os.path.join(root, name, *[p.decode() for p in f[b'path']])
-             for f in info[b'files']]
+    for f in info[b'files']:
+        if b'p' in f.get(b'attr', b''):
+            data += bytes(f[b'length'])  # BEP 47 pad file: zeros
+        else:
+            data += open(os.path.join(root, name, *[p.decode()
+                                        for p in f[b'path']]), 'rb').read()
 else:
-    paths = [os.path.join(root, name)]
-data = b''.join(open(p, 'rb').read() for p in paths)
+    data = open(os.path.join(root, name), 'rb').read()
 pl = info[b'piece length']
 n = len(info[b'pieces']) // 20
 idx = list(range(n)) if args == ['all'] else [int(a) for a in args]
@@ -66,6 +70,21 @@ setup_file() {
 	rand_file src/single.bin 200001
 	mktorrent -l 15 -a http://127.0.0.1:1/announce -o single.torrent \
 	    src/single.bin >/dev/null
+	# A libtorrent hybrid (v1+v2) torrent: BEP 47 pad files after each
+	# file, the last one included.
+	mkdir -p src/padset/sub
+	rand_file src/padset/a.bin 100000
+	rand_file src/padset/sub/b.bin 50000
+	rand_file src/padset/c.bin 3000
+	/usr/bin/python3 - <<-'EOF'
+	import libtorrent as lt
+	fs = lt.file_storage()
+	lt.add_files(fs, "src/padset")
+	ct = lt.create_torrent(fs, 32768)
+	ct.add_tracker("http://127.0.0.1:1/announce")
+	lt.set_piece_hashes(ct, "src")
+	open("pad.torrent", "wb").write(lt.bencode(ct.generate()))
+	EOF
 	rand_file src/other.bin 200001
 	mktorrent -l 15 -a http://127.0.0.1:1/announce -o other.torrent \
 	    src/other.bin >/dev/null
@@ -119,6 +138,20 @@ same_multi() {
 @test "creates zero-length files at the end of the run" {
 	mkstream multi.torrent src all | bt-assemble -C "$out"
 	[ -f "$out/multi/sub/empty" ] && [ ! -s "$out/multi/sub/empty" ]
+}
+
+@test "writes a libtorrent torrent with BEP 47 pad files, never the pad files themselves" {
+	mkstream pad.torrent src 4 0 6 2 1 3 5 >s
+	run --separate-stderr bt-assemble -C "$out" s
+	assert_success
+	for f in a.bin sub/b.bin c.bin; do
+		cmp "src/padset/$f" "$out/padset/$f"
+	done
+	run find "$out" -name '.pad*'
+	assert_output ""
+	run bt-verify --missing pad.torrent "$out"
+	assert_success
+	assert_output ""
 }
 
 @test "keeps a file under NAME.part until every piece touching it is in" {
