@@ -25,7 +25,7 @@ rand_file() {
 
 # A free TCP port on 127.0.0.1 (bound by the kernel, then released).
 free_port() {
-	python3 -c 'import socket
+	/usr/bin/python3 -c 'import socket
 s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
