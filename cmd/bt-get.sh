@@ -176,8 +176,15 @@ while :; do
 		fails=0
 	fi
 	last=$list
-	[ "$verbose" = 1 ] && warn "fetching pieces $list"
-	fetch "$list"
+	# One argument holds at most 128 KiB (Linux MAX_ARG_STRLEN): a list
+	# scattered over a huge torrent is asked for in parts, a round each.
+	ask=$list
+	if [ "${#ask}" -gt 65536 ]; then
+		ask=$(printf '%s\n' "$ask" | cut -c 1-65536)
+		ask=${ask%,*}
+	fi
+	[ "$verbose" = 1 ] && warn "fetching pieces $ask"
+	fetch "$ask"
 	judge
 	st=$?
 	[ "$st" -gt 1 ] && exit "$st"
