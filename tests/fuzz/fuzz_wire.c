@@ -1,0 +1,218 @@
+/*
+ * The peer wire reader of the download engine (lib/swarm.c's readable(),
+ * parse() and message handling, over lib/wire.c's checks), reached the
+ * only way the engine offers: bt_swarm_run connected to a peer. The peer
+ * is a thread of this process on 127.0.0.1 that sends a good handshake
+ * for the fuzz torrent, then the input as the peer's messages, then
+ * closes its sending side and reads until the engine hangs up.
+ *
+ * Input byte 0: bit 0 asks for sequential order, bit 1 sends the input
+ * as the handshake too (no good one first), bit 2 wants only pieces 1
+ * and 3. The torrent has 4 pieces of zeros (the last one short), so a
+ * peer that sends zero blocks completes pieces that pass SHA-1.
+ *
+ * Checks: every piece handed over is wanted, handed over once, in order
+ * when sequential, of the right size and its SHA-1 right; a run without
+ * error delivered every wanted piece; a failed run says no usable peer
+ * was left (never a timeout: the peer always hangs up).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "bencode.h"
+#include "fuzz.h"
+#include "metainfo.h"
+#include "peerlist.h"
+#include "swarm.h"
+#include "wire.h"
+
+#define PLEN	32768
+#define NPIECE	4
+#define TOTAL	(3 * PLEN + 20000)
+
+static struct bt_torrent tor;
+static int lfd = -1;
+static struct bt_peer_addr peer;
+static uint8_t hs[BT_WIRE_HANDSHAKE_LEN];
+
+struct serve {
+	const uint8_t *p;
+	size_t n;
+	int raw;
+};
+
+struct got {
+	int sequential;
+	const uint8_t *want;
+	int seen[NPIECE];
+	int last;
+};
+
+static void
+send_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void *
+serve(void *arg)
+{
+	const struct serve *sv = arg;
+	struct pollfd pf = { .fd = lfd, .events = POLLIN };
+	struct timeval tv = { .tv_sec = 5 };
+	char buf[65536];
+	int fd;
+
+	if (poll(&pf, 1, 5000) != 1)
+		return NULL;
+	if ((fd = accept(lfd, NULL, NULL)) < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!sv->raw)
+		send_all(fd, hs, sizeof(hs));
+	send_all(fd, sv->p, sv->n);
+	shutdown(fd, SHUT_WR);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	return NULL;
+}
+
+static int
+on_piece(void *arg, uint32_t index, const uint8_t *data, size_t len,
+    struct bt_err *e)
+{
+	struct got *g = arg;
+	uint8_t h[BT_SHA1_LEN];
+
+	(void)e;
+	FUZZ_ASSERT(index < NPIECE, "index %u", index);
+	FUZZ_ASSERT(g->want == NULL || bt_bit_get(g->want, index),
+	    "piece %u not wanted", index);
+	FUZZ_ASSERT(!g->seen[index], "piece %u handed over twice", index);
+	FUZZ_ASSERT(!g->sequential || (int)index > g->last,
+	    "piece %u after %d in sequential mode", index, g->last);
+	FUZZ_ASSERT((int64_t)len == bt_piece_size(&tor, index),
+	    "piece %u of %zu bytes", index, len);
+	bt_sha1(data, len, h);
+	FUZZ_ASSERT(memcmp(h, bt_piece_hash(&tor, index), BT_SHA1_LEN) == 0,
+	    "piece %u handed over with a wrong SHA-1", index);
+	g->seen[index] = 1;
+	g->last = (int)index;
+	return 0;
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static uint8_t zero[PLEN];
+	struct bt_buf b = { 0 };
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	struct bt_err e;
+	char line[64], *copy;
+	uint8_t h[BT_SHA1_LEN];
+	int i;
+
+	(void)argc;
+	(void)argv;
+	bt_benc_dict(&b);
+	bt_benc_cstr(&b, "info");
+	bt_benc_dict(&b);
+	bt_benc_cstr(&b, "length");
+	bt_benc_int(&b, TOTAL);
+	bt_benc_cstr(&b, "name");
+	bt_benc_cstr(&b, "fuzz");
+	bt_benc_cstr(&b, "piece length");
+	bt_benc_int(&b, PLEN);
+	bt_benc_cstr(&b, "pieces");
+	bt_buf_add(&b, "80:", 3);
+	for (i = 0; i < NPIECE; i++) {
+		bt_sha1(zero, i < NPIECE - 1 ? PLEN : TOTAL - 3 * PLEN, h);
+		bt_buf_add(&b, h, BT_SHA1_LEN);
+	}
+	bt_benc_end(&b);
+	bt_benc_end(&b);
+	if (b.oom || (copy = malloc(b.len)) == NULL)
+		abort();
+	memcpy(copy, b.p, b.len);
+	if (bt_torrent_parse(&tor, copy, b.len, &e) < 0) {
+		fprintf(stderr, "fuzz torrent: %s\n", e.msg);
+		abort();
+	}
+	bt_buf_free(&b);
+	bt_wire_handshake(hs, tor.info_hash,
+	    (const uint8_t *)"-FZ0001-000000000000");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(lfd, 16) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &salen) < 0)
+		abort();
+	snprintf(line, sizeof(line), "127.0.0.1 %u", ntohs(sa.sin_port));
+	if (bt_peer_parse(line, &peer, &e) < 0)
+		abort();
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t want13 = 0x50;	/* pieces 1 and 3 */
+	struct bt_swarm_conf c;
+	struct serve sv;
+	struct got g;
+	struct bt_err e;
+	pthread_t th;
+	int rc, i;
+
+	if (size < 1)
+		return 0;
+	memset(&g, 0, sizeof(g));
+	g.last = -1;
+	g.sequential = data[0] & 1;
+	g.want = data[0] & 4 ? &want13 : NULL;
+	sv.raw = (data[0] & 2) != 0;
+	sv.p = data + 1;
+	sv.n = size - 1;
+
+	memset(&c, 0, sizeof(c));
+	c.t = &tor;
+	c.want = g.want;
+	c.sequential = g.sequential;
+	c.timeout_ms = 8000;
+	c.on_piece = on_piece;
+	c.arg = &g;
+	if (pthread_create(&th, NULL, serve, &sv) != 0)
+		abort();
+	rc = bt_swarm_run(&c, &peer, 1, NULL, &e);
+	pthread_join(th, NULL);
+	if (rc == 0) {
+		for (i = 0; i < NPIECE; i++)
+			FUZZ_ASSERT(g.seen[i] || (g.want != NULL &&
+			    !bt_bit_get(g.want, (uint32_t)i)),
+			    "success without piece %d", i);
+	} else
+		FUZZ_ASSERT(e.status == BT_EX_UNAVAILABLE,
+		    "status %d: %s", e.status, e.msg);
+	return 0;
+}
