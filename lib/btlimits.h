@@ -198,4 +198,65 @@
 /* Hashing threads of bt-create: one a core, at most this many. */
 #define BT_CREATE_MAX_THREADS	16
 
+/*
+ * lib/seed (bt-seed), the upload engine. Connections at once: far more
+ * than a seeder of one torrent sees; fewer when RLIMIT_NOFILE is low
+ * (descriptors are kept for the data files and a spare, below).
+ */
+#define BT_SEED_MAX_CONNS	500
+/*
+ * Requests queued per peer. libtorrent allows 2000 (250 in old
+ * releases) and its downloader keeps up to 500 outstanding on a fast
+ * link: a smaller cap would leave its surplus unanswered. 12 bytes each,
+ * the queue grows only as far as the peer fills it.
+ */
+#define BT_SEED_MAX_QUEUE	2000
+/* Requests past a full queue before the peer is cut off (flooding). */
+#define BT_SEED_MAX_OVERFLOW	64
+/*
+ * Requests out of range (index past the last piece, offset + length past
+ * the piece, length 0 or over BT_BLOCK_LEN) before the peer is cut off:
+ * no correct client sends one, a few forgive an off-by-one build.
+ */
+#define BT_SEED_MAX_BAD_REQUESTS	4
+/*
+ * Requests while choked, and for pieces we do not have, before the peer
+ * is cut off. Requests in flight when we choke arrive after the choke
+ * (BEP 3): up to a full queue of them is normal.
+ */
+#define BT_SEED_MAX_CHOKED_REQUESTS	BT_SEED_MAX_QUEUE
+/* Regular unchoke slots unless told (libtorrent's default is 8). */
+#define BT_SEED_SLOTS		8
+#define BT_SEED_MAX_SLOTS	BT_SEED_MAX_CONNS
+/* BEP 3: the choker runs every 10 s, the optimistic unchoke every 30 s. */
+#define BT_SEED_RECHOKE_MS	10000
+#define BT_SEED_OPTIMISTIC_MS	30000
+/* Timeouts in milliseconds; idle is the default of --idle. */
+#define BT_SEED_CONNECT_MS	10000
+#define BT_SEED_HANDSHAKE_MS	10000
+#define BT_SEED_IDLE_MS		120000
+#define BT_SEED_KEEPALIVE_MS	90000
+/*
+ * Blocks read and written to a peer at once (pread of adjacent blocks in
+ * one call, one writev): 64 KiB per unchoked peer, a few syscalls per
+ * 64 KiB.
+ */
+#define BT_SEED_BATCH		4
+/* Data file descriptors kept open (fewer under a low RLIMIT_NOFILE). */
+#define BT_SEED_FD_CACHE	64
+/* Bytes read at once to check a piece at its first read (--no-verify). */
+#define BT_SEED_CHECK_BUF	(256L * 1024)
+/*
+ * Announce intervals in seconds: the tracker's interval, but at least
+ * BT_SEED_ANNOUNCE_MIN (a tracker asking for less is ignored), at most
+ * BT_SEED_ANNOUNCE_MAX; BT_SEED_ANNOUNCE_RETRY after a failure, and the
+ * time limit of the stopped announce at exit.
+ */
+#define BT_SEED_ANNOUNCE_MIN	30
+#define BT_SEED_ANNOUNCE_MAX	3600
+#define BT_SEED_ANNOUNCE_RETRY	60
+#define BT_SEED_STOP_TIMEOUT	5
+/* Peers from trackers and the peer list kept for connecting out. */
+#define BT_SEED_MAX_DIAL	BT_SWARM_MAX_PEERS
+
 #endif
