@@ -15,7 +15,7 @@ PKGS	 = openssl libcurl
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Ilib -Icmd/common \
 	$(shell pkg-config --cflags $(PKGS))
-LDLIBS	= $(shell pkg-config --libs $(PKGS))
+LDLIBS	= $(shell pkg-config --libs $(PKGS)) -pthread
 
 ifeq ($(SANITIZE),1)
 BUILD	?= build/san

@@ -92,6 +92,30 @@ open_parent(int root, const char *path, int create, const char **base,
 }
 
 /*
+ * The temporary name of a file whose last component is base: "base.part",
+ * or, when that would pass the file system's NAME_MAX, the first 240
+ * bytes of base, '~', 8 hex digits of base's SHA-1, and ".part": always
+ * the same for the same name, and at most 254 bytes.
+ */
+#define PART_KEEP	240
+static void
+part_name(const char *base, char *out, size_t outsz)
+{
+	size_t n = strlen(base);
+	uint8_t h[BT_SHA1_LEN];
+	char hex[2 * BT_SHA1_LEN + 1];
+
+	if (n + strlen(BT_STORE_PART) <= BT_MAX_NAME_BYTES) {
+		snprintf(out, outsz, "%s%s", base, BT_STORE_PART);
+		return;
+	}
+	bt_sha1(base, n, h);
+	bt_hex(h, BT_SHA1_LEN, hex);
+	snprintf(out, outsz, "%.*s~%.8s%s", PART_KEEP, base, hex,
+	    BT_STORE_PART);
+}
+
+/*
  * Open file i's data: NAME if present, else NAME.part (created when create
  * is set). Sets *temp and *size. Returns the descriptor, MISSING, or -1.
  */
@@ -113,12 +137,8 @@ open_data(int root, const struct bt_file *f, int create, int writable,
 	fd = openat(pfd, base, fl);
 	if (fd < 0 && errno == ENOENT) {
 		*temp = 1;
-		snprintf(part, sizeof(part), "%s%s", base, BT_STORE_PART);
-		if (strlen(base) + strlen(BT_STORE_PART) > BT_MAX_NAME_BYTES)
-			errno = ENAMETOOLONG;
-		else
-			fd = openat(pfd, part, fl | (create ? O_CREAT : 0),
-			    0666);
+		part_name(base, part, sizeof(part));
+		fd = openat(pfd, part, fl | (create ? O_CREAT : 0), 0666);
 	}
 	err = errno;
 	close(pfd);
@@ -231,9 +251,12 @@ check_part_names(const struct bt_torrent *t, struct bt_err *e)
 		v[i] = t->files[i].path;
 	qsort(v, t->nfiles, sizeof(*v), pathcmp);
 	for (i = 0; i < t->nfiles && r == 0; i++) {
+		const char *slash = strrchr(v[i], '/');
+		size_t dl = slash ? (size_t)(slash - v[i]) + 1 : 0;
 		char *k = key, **hit;
 
-		snprintf(key, sizeof(key), "%s%s", v[i], BT_STORE_PART);
+		memcpy(key, v[i], dl);
+		part_name(v[i] + dl, key + dl, sizeof(key) - dl);
 		hit = bsearch(&k, v, t->nfiles, sizeof(*v), pathcmp);
 		if (hit != NULL)
 			r = bt_errf(e, BT_EX_DATAERR, -1, "file '%s' has the "
@@ -356,7 +379,7 @@ complete_file(struct bt_store *s, size_t i, struct bt_err *e)
 		return ioerr(e, f->path, "fdatasync", errno);
 	if ((pfd = open_parent(s->dirfd, f->path, 0, &base, e)) < 0)
 		return pfd == MISSING ? ioerr(e, f->path, NULL, ENOENT) : -1;
-	snprintf(part, sizeof(part), "%s%s", base, BT_STORE_PART);
+	part_name(base, part, sizeof(part));
 	r = renameat(pfd, part, pfd, base);
 	if (r < 0) {
 		int err = errno;

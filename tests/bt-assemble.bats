@@ -310,3 +310,31 @@ $out/multi/sub/empty"
 	run -64 --separate-stderr bt-assemble -x
 	assert_equal "${stderr_lines[-1]}" "usage: bt-assemble [-pv] [-C dir] [file]"
 }
+
+@test "a 255-byte file name gets a shortened temporary name, then its own" {
+	long=$(printf 'n%.0s' $(seq 255))
+	mkdir -p "$BATS_TEST_TMPDIR/src/longset"
+	rand_file "$BATS_TEST_TMPDIR/src/longset/$long" 70000
+	rand_file "$BATS_TEST_TMPDIR/src/longset/short" 1000
+	mktorrent -l 15 -a http://127.0.0.1:1/announce \
+	    -o "$BATS_TEST_TMPDIR/long.torrent" \
+	    "$BATS_TEST_TMPDIR/src/longset" >/dev/null
+	# Only the first piece: the long file stays unfinished.
+	mkstream "$BATS_TEST_TMPDIR/long.torrent" "$BATS_TEST_TMPDIR/src" 0 \
+	    >"$BATS_TEST_TMPDIR/s0"
+	run bt-assemble -C "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/s0"
+	assert_success
+	run ls "$BATS_TEST_TMPDIR/out/longset"
+	assert_output "$(printf 'n%.0s' $(seq 240))~$(printf %s "$long" |
+	    sha1sum | cut -c1-8).part"
+	run bt-verify --missing "$BATS_TEST_TMPDIR/long.torrent" \
+	    "$BATS_TEST_TMPDIR/out"
+	assert_failure 1
+	assert_output "1-2"
+	mkstream "$BATS_TEST_TMPDIR/long.torrent" "$BATS_TEST_TMPDIR/src" all |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$BATS_TEST_TMPDIR/src/longset/$long" \
+	    "$BATS_TEST_TMPDIR/out/longset/$long"
+	cmp "$BATS_TEST_TMPDIR/src/longset/short" \
+	    "$BATS_TEST_TMPDIR/out/longset/short"
+}
