@@ -3,8 +3,9 @@
  * parse() and message handling, over lib/wire.c's checks), reached the
  * only way the engine offers: bt_swarm_run connected to a peer. The peer
  * is a thread of this process on 127.0.0.1 that sends a good handshake
- * for the fuzz torrent, then the input as the peer's messages, then
- * closes its sending side and reads until the engine hangs up.
+ * for the fuzz torrent, then the input as the peer's messages (pausing
+ * at each MARK for the engine's requests), then closes its sending side
+ * and reads until the engine hangs up.
  *
  * Input byte 0: bit 0 asks for sequential order, bit 1 sends the input
  * as the handshake too (no good one first), bit 2 wants only pieces 1
@@ -21,6 +22,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -41,12 +43,25 @@ static struct bt_torrent tor;
 static int lfd = -1;
 static struct bt_peer_addr peer;
 static uint8_t hs[BT_WIRE_HANDSHAKE_LEN];
+static sem_t go, done;
+
+/*
+ * In the input, MARK makes the peer pause: it reads what the engine has
+ * sent and waits up to MARK_WAIT_MS for more (its requests after an
+ * unchoke) before it goes on, so that blocks can answer requests. A
+ * length prefix of 0xffffffff is over BT_WIRE_MAX_MSG anyway.
+ */
+#define MARK		"\xff\xff\xff\xff"
+#define MARKLEN		4
+#define MARK_WAIT_MS	20
 
 struct serve {
 	const uint8_t *p;
 	size_t n;
 	int raw;
 };
+
+static struct serve job;
 
 struct got {
 	int sequential;
@@ -70,27 +85,61 @@ send_all(int fd, const uint8_t *p, size_t n)
 	}
 }
 
-static void *
-serve(void *arg)
+/* Read what the engine sent, waiting up to ms for something new. */
+static void
+take(int fd, int ms)
 {
-	const struct serve *sv = arg;
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	char buf[4096];
+
+	while (poll(&pf, 1, ms) == 1 && (pf.revents & POLLIN)) {
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			return;
+		ms = 0;
+	}
+}
+
+/* One connection: the handshake, then the input, paced at each MARK. */
+static void
+serve_one(const struct serve *sv)
+{
 	struct pollfd pf = { .fd = lfd, .events = POLLIN };
 	struct timeval tv = { .tv_sec = 5 };
-	char buf[65536];
+	const uint8_t *p = sv->p, *end = sv->p + sv->n, *m;
+	char buf[4096];
 	int fd;
 
 	if (poll(&pf, 1, 5000) != 1)
-		return NULL;
+		return;
 	if ((fd = accept(lfd, NULL, NULL)) < 0)
-		return NULL;
+		return;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (!sv->raw)
 		send_all(fd, hs, sizeof(hs));
-	send_all(fd, sv->p, sv->n);
+	while ((m = memmem(p, (size_t)(end - p), MARK, MARKLEN)) != NULL) {
+		send_all(fd, p, (size_t)(m - p));
+		/* What is there now, then the answer to what we sent. */
+		take(fd, 0);
+		take(fd, MARK_WAIT_MS);
+		p = m + MARKLEN;
+	}
+	send_all(fd, p, (size_t)(end - p));
 	shutdown(fd, SHUT_WR);
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
 	close(fd);
+}
+
+/* The peer thread lives as long as the process: one connection a run. */
+static void *
+serve(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sem_wait(&go);
+		serve_one(&job);
+		sem_post(&done);
+	}
 	return NULL;
 }
 
@@ -128,6 +177,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct bt_err e;
 	char line[64], *copy;
 	uint8_t h[BT_SHA1_LEN];
+	pthread_t th;
 	int i;
 
 	(void)argc;
@@ -171,6 +221,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(line, sizeof(line), "127.0.0.1 %u", ntohs(sa.sin_port));
 	if (bt_peer_parse(line, &peer, &e) < 0)
 		abort();
+	if (sem_init(&go, 0, 0) < 0 || sem_init(&done, 0, 0) < 0 ||
+	    pthread_create(&th, NULL, serve, NULL) != 0)
+		abort();
 	return 0;
 }
 
@@ -179,10 +232,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t want13 = 0x50;	/* pieces 1 and 3 */
 	struct bt_swarm_conf c;
-	struct serve sv;
 	struct got g;
 	struct bt_err e;
-	pthread_t th;
 	int rc, i;
 
 	if (size < 1)
@@ -191,9 +242,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g.last = -1;
 	g.sequential = data[0] & 1;
 	g.want = data[0] & 4 ? &want13 : NULL;
-	sv.raw = (data[0] & 2) != 0;
-	sv.p = data + 1;
-	sv.n = size - 1;
+	job.raw = (data[0] & 2) != 0;
+	job.p = data + 1;
+	job.n = size - 1;
 
 	memset(&c, 0, sizeof(c));
 	c.t = &tor;
@@ -202,10 +253,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.timeout_ms = 8000;
 	c.on_piece = on_piece;
 	c.arg = &g;
-	if (pthread_create(&th, NULL, serve, &sv) != 0)
-		abort();
+	sem_post(&go);
 	rc = bt_swarm_run(&c, &peer, 1, NULL, &e);
-	pthread_join(th, NULL);
+	sem_wait(&done);
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "wire: run %d (%s), pieces %d%d%d%d\n", rc,
+		    rc < 0 ? e.msg : "ok", g.seen[0], g.seen[1], g.seen[2],
+		    g.seen[3]);
 	if (rc == 0) {
 		for (i = 0; i < NPIECE; i++)
 			FUZZ_ASSERT(g.seen[i] || (g.want != NULL &&
