@@ -1,0 +1,1360 @@
+/*
+ * The seeder's event loop: listening sockets, peers in and out, the peer
+ * wire state machine of an uploader, the choker, the rate limit. One
+ * thread, epoll edge-triggered; each peer remembers whether its socket
+ * is readable and writable, and the loop serves it until EAGAIN.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "seed_int.h"
+#include "store.h"
+#include "wire.h"
+
+/* Piece states. */
+enum { P_MISSING = 0, P_GOOD = 1, P_TRUSTED = 2 };
+
+/* Where a peer's incoming bytes are. */
+enum { RX_HANDSHAKE, RX_LEN, RX_FIXED, RX_SKIP };
+
+struct req {
+	uint32_t index, begin, len;
+};
+
+struct peer {
+	int fd;
+	int outgoing, connecting, hs_sent, hs_done;
+	int readable, writable, dead;
+	struct bt_peer_addr addr;
+	char name[64];
+	char why[160];
+
+	/* Receiving. */
+	int rx;
+	uint8_t hs[BT_WIRE_HANDSHAKE_LEN];
+	size_t hsn;
+	uint8_t fx[BT_WIRE_MAX_FIXED + 4];
+	size_t fxn, fxwant;
+	uint32_t msglen, skip;
+	int skip_bitfield;
+
+	/* What we know of the peer. */
+	int interested, choked, optimistic;
+	uint32_t peer_have;
+
+	/* Requests queued, a ring. */
+	struct req *q;
+	size_t qcap, qhead, qn;
+
+	/* Control messages waiting (handshake, bitfield, choke...). */
+	uint8_t *ctl;
+	size_t ctllen, ctloff, ctlcap;
+
+	/* The batch of blocks being written. */
+	uint8_t *buf;		/* BT_SEED_BATCH blocks, while unchoked */
+	uint8_t hdr[BT_SEED_BATCH][BT_WIRE_PIECE_HDR_LEN];
+	struct iovec iov[2 * BT_SEED_BATCH];
+	int niov, iovpos;
+	size_t nblocks, batchbytes;
+
+	uint64_t up, up_round;
+	int64_t born, last_rx, last_tx, uninterested_since;
+	unsigned nbad, nchoked, noverflow;
+};
+
+struct seed {
+	const struct bt_torrent *t;
+	const struct bt_seed_opts *o;
+	struct bt_seed_stats *st;
+	struct bt_sdata data;
+	struct bt_sann ann;
+	uint8_t *state;		/* per piece: P_* */
+	uint32_t have;
+	uint8_t peer_id[BT_WIRE_PEER_ID_LEN];
+	int ep;
+	int lfd[2];
+	int nl;
+	int spare;		/* a descriptor kept for EMFILE (see accept) */
+	struct peer **peer;
+	size_t npeer, maxconns;
+	int64_t now, start, next_rechoke, next_optimistic, next_tick;
+	double tokens;		/* rate limit bucket, bytes */
+	int64_t last_refill;
+	int throttled;
+	int need_fill;		/* a slot may have come free */
+	uint64_t rng;
+	struct bt_peerlist dialed;	/* every address we connected to */
+};
+
+/* epoll tags for the non-peer descriptors. */
+static char tag_listen0, tag_listen1, tag_event;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t
+rnd(struct seed *s)
+{
+	/* xorshift64: the optimistic unchoke only needs to vary. */
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return (uint32_t)(s->rng >> 16);
+}
+
+static void
+drop(struct peer *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+drop(struct peer *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->dead)
+		return;
+	p->dead = 1;
+	va_start(ap, fmt);
+	vsnprintf(p->why, sizeof(p->why), fmt, ap);
+	va_end(ap);
+}
+
+static int
+ctl_add(struct peer *p, const void *b, size_t n)
+{
+	if (p->ctloff > 0 && p->ctloff == p->ctllen)
+		p->ctloff = p->ctllen = 0;
+	if (p->ctllen + n > p->ctlcap) {
+		size_t cap = p->ctlcap ? p->ctlcap : 256;
+		uint8_t *nb;
+
+		while (cap < p->ctllen + n)
+			cap *= 2;
+		if ((nb = realloc(p->ctl, cap)) == NULL) {
+			drop(p, "out of memory");
+			return -1;
+		}
+		p->ctl = nb;
+		p->ctlcap = cap;
+	}
+	memcpy(p->ctl + p->ctllen, b, n);
+	p->ctllen += n;
+	return 0;
+}
+
+static void
+send_simple(struct peer *p, uint8_t id)
+{
+	uint8_t m[5];
+
+	ctl_add(p, m, bt_wire_simple(m, id));
+}
+
+static void
+send_handshake(struct seed *s, struct peer *p)
+{
+	uint8_t hs[BT_WIRE_HANDSHAKE_LEN];
+
+	bt_wire_handshake(hs, s->t->info_hash, s->peer_id);
+	ctl_add(p, hs, sizeof(hs));
+	p->hs_sent = 1;
+}
+
+/*
+ * BEP 3: the bitfield follows the handshake, only if we have a piece
+ * (a bitfield of zeros is allowed, but we send none, and not have_none:
+ * we do not advertise the fast extension, BEP 6).
+ */
+static void
+send_bitfield(struct seed *s, struct peer *p)
+{
+	size_t n = (s->t->npieces + 7) / 8;
+	uint8_t hdr[5];
+	uint8_t *bf;
+	uint32_t i;
+
+	if (s->have == 0)
+		return;
+	if ((bf = calloc(1, n)) == NULL) {
+		drop(p, "out of memory");
+		return;
+	}
+	for (i = 0; i < s->t->npieces; i++)
+		if (s->state[i] != P_MISSING)
+			bt_bit_set(bf, i);
+	bt_put32(hdr, (uint32_t)(n + 1));
+	hdr[4] = BT_MSG_BITFIELD;
+	if (ctl_add(p, hdr, 5) == 0)
+		ctl_add(p, bf, n);
+	free(bf);
+}
+
+static void
+unchoke(struct seed *s, struct peer *p)
+{
+	(void)s;
+	if (!p->choked)
+		return;
+	if (p->buf == NULL &&
+	    (p->buf = malloc(BT_SEED_BATCH * BT_BLOCK_LEN)) == NULL) {
+		drop(p, "out of memory");
+		return;
+	}
+	p->choked = 0;
+	p->nchoked = 0;
+	send_simple(p, BT_MSG_UNCHOKE);
+}
+
+static void
+choke(struct peer *p)
+{
+	if (p->choked)
+		return;
+	p->choked = 1;
+	p->optimistic = 0;
+	/* BEP 3: choking discards the peer's requests. */
+	p->qn = p->qhead = 0;
+	send_simple(p, BT_MSG_CHOKE);
+}
+
+static void
+peer_free(struct seed *s, struct peer *p)
+{
+	if (s->o->log != NULL && p->hs_done)
+		bt_seed_logf(s->o, "%s: dropped: %s (%llu bytes sent)",
+		    p->name, p->why, (unsigned long long)p->up);
+	else if (s->o->log != NULL)
+		bt_seed_logf(s->o, "%s: closed: %s", p->name, p->why);
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->q);
+	free(p->ctl);
+	free(p->buf);
+	free(p);
+}
+
+static struct peer *
+peer_new(struct seed *s, int fd, const struct bt_peer_addr *a, int outgoing)
+{
+	struct epoll_event ev;
+	struct peer *p;
+	char nm[64];
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->fd = fd;
+	p->addr = *a;
+	p->outgoing = outgoing;
+	p->choked = 1;
+	p->born = p->last_rx = p->last_tx = p->uninterested_since = s->now;
+	bt_peer_format(a, nm, sizeof(nm));
+	snprintf(p->name, sizeof(p->name), "%s", nm);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+	ev.data.ptr = p;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(p);
+		return NULL;
+	}
+	s->peer[s->npeer++] = p;
+	return p;
+}
+
+/* A request: bounds, state, queue. */
+static void
+on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
+    uint32_t len)
+{
+	struct req *r;
+	int64_t size;
+
+	if (index >= s->t->npieces) {
+		if (++p->nbad >= BT_SEED_MAX_BAD_REQUESTS)
+			drop(p, "request for piece %u of %u", index,
+			    s->t->npieces);
+		return;
+	}
+	size = bt_piece_size(s->t, index);
+	if (len == 0 || len > BT_BLOCK_LEN || begin >= size ||
+	    (int64_t)begin + len > size) {
+		if (++p->nbad >= BT_SEED_MAX_BAD_REQUESTS)
+			drop(p, "request of %u bytes at %u in piece %u of "
+			    "%lld bytes", len, begin, index, (long long)size);
+		return;
+	}
+	if (p->choked) {
+		if (++p->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
+			drop(p, "%u requests while choked", p->nchoked);
+		return;
+	}
+	if (s->state[index] == P_MISSING) {
+		if (++p->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
+			drop(p, "%u requests for pieces we do not have",
+			    p->nchoked);
+		return;
+	}
+	if (p->qn >= BT_SEED_MAX_QUEUE) {
+		if (++p->noverflow >= BT_SEED_MAX_OVERFLOW)
+			drop(p, "request flood: %u past a full queue of %d",
+			    p->noverflow, BT_SEED_MAX_QUEUE);
+		return;
+	}
+	if (p->qn == p->qcap) {
+		size_t cap = p->qcap ? 2 * p->qcap : 64, i;
+		struct req *nq;
+
+		if (cap > BT_SEED_MAX_QUEUE)
+			cap = BT_SEED_MAX_QUEUE;
+		if ((nq = malloc(cap * sizeof(*nq))) == NULL) {
+			drop(p, "out of memory");
+			return;
+		}
+		for (i = 0; i < p->qn; i++)
+			nq[i] = p->q[(p->qhead + i) % p->qcap];
+		free(p->q);
+		p->q = nq;
+		p->qcap = cap;
+		p->qhead = 0;
+	}
+	r = &p->q[(p->qhead + p->qn) % p->qcap];
+	r->index = index;
+	r->begin = begin;
+	r->len = len;
+	p->qn++;
+}
+
+/* BEP 3: cancel removes a queued request (one being written is sent). */
+static void
+on_cancel(struct peer *p, uint32_t index, uint32_t begin, uint32_t len)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->qn; i++) {
+		struct req *r = &p->q[(p->qhead + i) % p->qcap];
+
+		if (r->index == index && r->begin == begin && r->len == len)
+			break;
+	}
+	if (i == p->qn)
+		return;
+	for (j = i; j + 1 < p->qn; j++)
+		p->q[(p->qhead + j) % p->qcap] =
+		    p->q[(p->qhead + j + 1) % p->qcap];
+	p->qn--;
+}
+
+static void
+on_message(struct seed *s, struct peer *p)
+{
+	uint8_t id = p->fx[0];
+	const uint8_t *b = p->fx + 1;
+
+	switch (id) {
+	case BT_MSG_INTERESTED:
+		if (!p->interested) {
+			p->interested = 1;
+			s->need_fill = 1;
+		}
+		break;
+	case BT_MSG_NOT_INTERESTED:
+		if (p->interested) {
+			p->interested = 0;
+			p->uninterested_since = s->now;
+			s->need_fill = 1;
+		}
+		break;
+	case BT_MSG_HAVE:
+		if (bt_get32(b) >= s->t->npieces) {
+			drop(p, "have of piece %u of %u", bt_get32(b),
+			    s->t->npieces);
+			break;
+		}
+		p->peer_have++;
+		break;
+	case BT_MSG_HAVE_ALL:
+		p->peer_have = s->t->npieces;
+		break;
+	case BT_MSG_REQUEST:
+		on_request(s, p, bt_get32(b), bt_get32(b + 4),
+		    bt_get32(b + 8));
+		break;
+	case BT_MSG_CANCEL:
+		on_cancel(p, bt_get32(b), bt_get32(b + 4), bt_get32(b + 8));
+		break;
+	default:
+		/* choke, unchoke, port, fast and extension messages: we
+		   download nothing and advertise no extension. */
+		break;
+	}
+	/* Two seeds have nothing to say to each other. */
+	if (!p->dead && s->have == s->t->npieces &&
+	    p->peer_have >= s->t->npieces && !p->interested)
+		drop(p, "peer is a seed");
+}
+
+static void
+popcount_bits(struct peer *p, const uint8_t *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p->peer_have += (uint32_t)__builtin_popcount(b[i]);
+}
+
+/* Feed n received bytes through the peer's state machine. */
+static void
+rx_bytes(struct seed *s, struct peer *p, const uint8_t *b, size_t n)
+{
+	struct bt_err e;
+
+	while (n > 0 && !p->dead) {
+		size_t k;
+
+		switch (p->rx) {
+		case RX_HANDSHAKE:
+			k = BT_WIRE_HANDSHAKE_LEN - p->hsn;
+			if (k > n)
+				k = n;
+			memcpy(p->hs + p->hsn, b, k);
+			p->hsn += k;
+			b += k;
+			n -= k;
+			if (bt_wire_handshake_check(p->hs, p->hsn,
+			    s->t->info_hash, s->peer_id, &e) < 0) {
+				drop(p, "handshake: %s", e.msg);
+				break;
+			}
+			if (p->hsn < BT_WIRE_HANDSHAKE_LEN)
+				break;
+			if (!p->hs_sent)
+				send_handshake(s, p);
+			p->hs_done = 1;
+			s->st->peers++;
+			send_bitfield(s, p);
+			p->rx = RX_LEN;
+			p->fxn = 0;
+			if (s->o->log != NULL)
+				bt_seed_logf(s->o, "%s: connected (%s)",
+				    p->name, p->outgoing ? "out" : "in");
+			break;
+		case RX_LEN:
+			k = 4 - p->fxn;
+			if (k > n)
+				k = n;
+			memcpy(p->fx + p->fxn, b, k);
+			p->fxn += k;
+			b += k;
+			n -= k;
+			if (p->fxn < 4)
+				break;
+			p->msglen = bt_get32(p->fx);
+			p->fxn = 0;
+			if (p->msglen == 0)
+				break;		/* keep-alive */
+			p->rx = RX_FIXED;
+			p->fxwant = 1;		/* the id first */
+			break;
+		case RX_FIXED:
+			k = p->fxwant - p->fxn;
+			if (k > n)
+				k = n;
+			memcpy(p->fx + p->fxn, b, k);
+			p->fxn += k;
+			b += k;
+			n -= k;
+			if (p->fxn < p->fxwant)
+				break;
+			if (p->fxn == 1) {
+				size_t fl;
+
+				if (bt_wire_check_len(p->fx[0], p->msglen,
+				    s->t->npieces, BT_BLOCK_LEN, &e) < 0) {
+					drop(p, "%s", e.msg);
+					break;
+				}
+				fl = bt_wire_fixed_len(p->fx[0]);
+				if (fl > p->msglen)
+					fl = p->msglen;
+				if (fl > 1) {
+					p->fxwant = fl;
+					break;
+				}
+			}
+			on_message(s, p);
+			p->skip = p->msglen - (uint32_t)p->fxn;
+			p->skip_bitfield = p->fx[0] == BT_MSG_BITFIELD;
+			p->fxn = 0;
+			p->rx = p->skip > 0 ? RX_SKIP : RX_LEN;
+			break;
+		case RX_SKIP:
+			k = p->skip;
+			if (k > n)
+				k = n;
+			if (p->skip_bitfield)
+				popcount_bits(p, b, k);
+			p->skip -= (uint32_t)k;
+			b += k;
+			n -= k;
+			if (p->skip == 0) {
+				p->rx = RX_LEN;
+				if (p->skip_bitfield) {
+					p->skip_bitfield = 0;
+					p->fx[0] = BT_MSG_BITFIELD;
+					on_message(s, p);
+				}
+			}
+			break;
+		}
+	}
+}
+
+static void
+do_read(struct seed *s, struct peer *p)
+{
+	uint8_t buf[16384];
+	ssize_t r;
+	int rounds = 0;
+
+	/* Bounded, so that one fast sender does not starve the rest; the
+	   flag stays set and the loop comes back. */
+	while (p->readable && !p->dead && rounds++ < 16) {
+		r = read(p->fd, buf, sizeof(buf));
+		if (r > 0) {
+			p->last_rx = s->now;
+			rx_bytes(s, p, buf, (size_t)r);
+			continue;
+		}
+		if (r == 0) {
+			drop(p, "closed by the peer");
+			return;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			p->readable = 0;
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		drop(p, "read: %s", strerror(errno));
+		return;
+	}
+}
+
+static void
+drop_piece(struct seed *s, uint32_t index, const char *why)
+{
+	if (s->state[index] == P_MISSING)
+		return;
+	s->state[index] = P_MISSING;
+	s->have--;
+	s->st->bad++;
+	bt_seed_logf(s->o, "piece %u: %s: no longer served", index, why);
+}
+
+/*
+ * Fill the peer's batch from its queue: up to BT_SEED_BATCH blocks,
+ * adjacent ones read in one pread. Returns bytes loaded.
+ */
+static size_t
+fill_batch(struct seed *s, struct peer *p)
+{
+	uint8_t *dst = p->buf;
+	size_t k = 0;
+
+	p->niov = p->iovpos = 0;
+	p->batchbytes = 0;
+	while (k < BT_SEED_BATCH && p->qn > 0 && !p->choked) {
+		struct req r = p->q[p->qhead];
+		int st = BT_SDATA_OK, run = 1;
+		size_t j, runlen = r.len;
+
+		p->qhead = (p->qhead + 1) % p->qcap;
+		p->qn--;
+		if (s->state[r.index] == P_TRUSTED) {
+			st = bt_sdata_check(&s->data, r.index);
+			if (st == BT_SDATA_OK)
+				s->state[r.index] = P_GOOD;
+		}
+		if (s->state[r.index] == P_MISSING)
+			continue;
+		/* Adjacent requests that follow in the queue: one read. */
+		while (st == BT_SDATA_OK && k + run < BT_SEED_BATCH &&
+		    (size_t)run <= p->qn) {
+			struct req *nx = &p->q[(p->qhead + run - 1) % p->qcap];
+
+			if (nx->index != r.index ||
+			    nx->begin != r.begin + runlen)
+				break;
+			runlen += nx->len;
+			run++;
+		}
+		if (st == BT_SDATA_OK)
+			st = bt_sdata_read(&s->data, r.index, r.begin, runlen,
+			    dst);
+		if (st == BT_SDATA_AGAIN) {
+			/* Out of descriptors: this request is lost, not the
+			   piece. */
+			continue;
+		}
+		if (st != BT_SDATA_OK) {
+			drop_piece(s, r.index, st == BT_SDATA_BAD ?
+			    "SHA-1 mismatch" : st == BT_SDATA_IOERR ?
+			    "read error" : "data missing");
+			continue;
+		}
+		for (j = 0; j < (size_t)run; j++) {
+			struct req b = r;
+
+			if (j > 0) {
+				b = p->q[p->qhead];
+				p->qhead = (p->qhead + 1) % p->qcap;
+				p->qn--;
+			}
+			bt_wire_piece_hdr(p->hdr[k], b.index, b.begin, b.len);
+			p->iov[p->niov].iov_base = p->hdr[k];
+			p->iov[p->niov++].iov_len = BT_WIRE_PIECE_HDR_LEN;
+			p->iov[p->niov].iov_base = dst;
+			p->iov[p->niov++].iov_len = b.len;
+			dst += b.len;
+			p->batchbytes += BT_WIRE_PIECE_HDR_LEN + b.len;
+			k++;
+		}
+	}
+	if (k > 0 && p->up == 0)
+		s->st->served++;
+	p->nblocks = k;
+	return p->batchbytes;
+}
+
+/* Write what the peer has waiting, until EAGAIN or the rate limit. */
+static void
+do_write(struct seed *s, struct peer *p)
+{
+	struct msghdr mh;
+	ssize_t w;
+	int rounds = 0;
+
+	/* Bounded like do_read: the loop comes back while work is left. */
+	while (p->writable && !p->dead && rounds++ < 32) {
+		if (p->connecting)
+			return;
+		if (p->iovpos < p->niov) {
+			if (s->o->rate > 0 && s->tokens <= 0) {
+				s->throttled = 1;
+				return;
+			}
+			memset(&mh, 0, sizeof(mh));
+			mh.msg_iov = p->iov + p->iovpos;
+			mh.msg_iovlen = (size_t)(p->niov - p->iovpos);
+			w = sendmsg(p->fd, &mh, MSG_NOSIGNAL);
+			if (w < 0)
+				goto err;
+			p->last_tx = s->now;
+			p->up += (uint64_t)w;
+			p->up_round += (uint64_t)w;
+			if (s->o->rate > 0)
+				s->tokens -= (double)w;
+			while (w > 0) {
+				struct iovec *v = &p->iov[p->iovpos];
+
+				if ((size_t)w >= v->iov_len) {
+					w -= (ssize_t)v->iov_len;
+					v->iov_len = 0;
+					p->iovpos++;
+				} else {
+					v->iov_base = (uint8_t *)v->iov_base +
+					    w;
+					v->iov_len -= (size_t)w;
+					w = 0;
+				}
+			}
+			if (p->iovpos == p->niov) {
+				s->st->blocks += p->nblocks;
+				s->st->uploaded += p->batchbytes -
+				    p->nblocks * BT_WIRE_PIECE_HDR_LEN;
+				p->niov = p->iovpos = 0;
+				p->nblocks = 0;
+			}
+			continue;
+		}
+		if (p->ctloff < p->ctllen) {
+			w = send(p->fd, p->ctl + p->ctloff,
+			    p->ctllen - p->ctloff, MSG_NOSIGNAL);
+			if (w < 0)
+				goto err;
+			p->last_tx = s->now;
+			p->ctloff += (size_t)w;
+			if (p->ctloff == p->ctllen)
+				p->ctloff = p->ctllen = 0;
+			continue;
+		}
+		if (p->hs_done && !p->choked && p->qn > 0) {
+			if (s->o->rate > 0 && s->tokens <= 0) {
+				s->throttled = 1;
+				return;
+			}
+			if (fill_batch(s, p) == 0 && p->qn == 0)
+				return;
+			continue;
+		}
+		return;
+	}
+	return;
+err:
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		p->writable = 0;
+		return;
+	}
+	if (errno == EINTR)
+		return;
+	drop(p, "write: %s", strerror(errno));
+}
+
+static int
+by_rate(const void *a, const void *b)
+{
+	const struct peer *x = *(struct peer *const *)a;
+	const struct peer *y = *(struct peer *const *)b;
+
+	return x->up_round < y->up_round ? 1 : x->up_round > y->up_round ?
+	    -1 : 0;
+}
+
+/*
+ * The choker. BEP 3: the peers we upload to fastest get the regular
+ * slots, re-chosen every 10 s, so that rates can be measured; one more
+ * peer, chosen at random every 30 s, is unchoked optimistically, to find
+ * better peers. With no more interested peers than slots, all are
+ * unchoked at once.
+ */
+static void
+rechoke(struct seed *s, int optimistic_turn)
+{
+	struct peer **c;
+	size_t i, nc = 0, slots = (size_t)s->o->slots;
+	struct peer *opt = NULL;
+
+	if ((c = malloc((s->npeer + 1) * sizeof(*c))) == NULL)
+		return;
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *p = s->peer[i];
+
+		if (p->dead || !p->hs_done)
+			continue;
+		if (p->optimistic && p->interested && !optimistic_turn)
+			opt = p;
+		else
+			c[nc++] = p;
+	}
+	qsort(c, nc, sizeof(*c), by_rate);
+	for (i = 0; i < nc; i++) {
+		struct peer *p = c[i];
+
+		p->optimistic = 0;
+		if (i < slots && p->interested)
+			unchoke(s, p);
+		else if (!p->interested)
+			;	/* left as it is: it asks for nothing */
+		else
+			choke(p);
+	}
+	if (opt == NULL) {
+		/* A random choked interested peer. */
+		size_t n = 0, pick;
+
+		for (i = 0; i < nc; i++)
+			if (c[i]->choked && c[i]->interested)
+				n++;
+		if (n > 0) {
+			pick = rnd(s) % n;
+			for (i = 0; i < nc; i++)
+				if (c[i]->choked && c[i]->interested &&
+				    pick-- == 0) {
+					opt = c[i];
+					break;
+				}
+		}
+	}
+	if (opt != NULL) {
+		opt->optimistic = 1;
+		unchoke(s, opt);
+	}
+	for (i = 0; i < s->npeer; i++)
+		s->peer[i]->up_round = 0;
+	free(c);
+}
+
+/* Between rounds: give free slots to waiting peers at once. */
+static void
+fill_slots(struct seed *s)
+{
+	size_t i, busy = 0, cap = (size_t)s->o->slots + 1;
+
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *p = s->peer[i];
+
+		if (!p->dead && !p->choked && p->interested)
+			busy++;
+	}
+	for (i = 0; i < s->npeer && busy < cap; i++) {
+		struct peer *p = s->peer[i];
+
+		if (!p->dead && p->hs_done && p->choked && p->interested) {
+			unchoke(s, p);
+			busy++;
+		}
+	}
+}
+
+static void
+do_accept(struct seed *s, int lfd)
+{
+	for (;;) {
+		struct bt_peer_addr a;
+		struct peer *p;
+		int fd;
+
+		a.salen = sizeof(a.sa);
+		fd = accept4(lfd, (struct sockaddr *)&a.sa, &a.salen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    s->spare >= 0) {
+				/* Out of descriptors: take the connection
+				   with the spare one and close it, so that
+				   it does not wake us again and again. */
+				close(s->spare);
+				fd = accept(lfd, NULL, NULL);
+				if (fd >= 0)
+					close(fd);
+				s->spare = open("/dev/null",
+				    O_RDONLY | O_CLOEXEC);
+				s->st->refused++;
+				bt_seed_logf(s->o, "connection refused: out "
+				    "of file descriptors");
+				continue;
+			}
+			return;		/* EAGAIN, or nothing to do */
+		}
+		if (s->npeer >= s->maxconns) {
+			close(fd);
+			s->st->refused++;
+			bt_seed_logf(s->o, "connection refused: %zu peers "
+			    "already", s->npeer);
+			continue;
+		}
+		if ((p = peer_new(s, fd, &a, 0)) == NULL) {
+			close(fd);
+			continue;
+		}
+	}
+}
+
+static int
+peer_known(struct seed *s, const struct bt_peer_addr *a)
+{
+	return bt_peerlist_has(&s->dialed, a);
+}
+
+static void
+dial(struct seed *s, const struct bt_peer_addr *a)
+{
+	struct peer *p;
+	char nm[64];
+	int fd;
+
+	if (peer_known(s, a) || s->npeer >= s->maxconns)
+		return;
+	if (s->dialed.n >= BT_SEED_MAX_DIAL ||
+	    bt_peerlist_add(&s->dialed, a) < 0)
+		return;
+	/* Our own listening address (trackers list us): not dialed. */
+	if (a->sa.ss_family == AF_INET && s->st->port ==
+	    ntohs(((const struct sockaddr_in *)&a->sa)->sin_port) &&
+	    ((const struct sockaddr_in *)&a->sa)->sin_addr.s_addr ==
+	    htonl(INADDR_LOOPBACK))
+		return;
+	fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		bt_seed_logf(s->o, "%s: socket: %s",
+		    bt_peer_format(a, nm, sizeof(nm)), strerror(errno));
+		return;
+	}
+	if (connect(fd, (const struct sockaddr *)&a->sa, a->salen) < 0 &&
+	    errno != EINPROGRESS) {
+		bt_seed_logf(s->o, "%s: connect: %s",
+		    bt_peer_format(a, nm, sizeof(nm)), strerror(errno));
+		close(fd);
+		return;
+	}
+	if ((p = peer_new(s, fd, a, 1)) == NULL) {
+		close(fd);
+		return;
+	}
+	p->connecting = 1;
+}
+
+static void
+on_connected(struct seed *s, struct peer *p)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err != 0) {
+		drop(p, "connect: %s", strerror(err));
+		return;
+	}
+	p->connecting = 0;
+	p->last_rx = s->now;
+	send_handshake(s, p);
+}
+
+static void
+housekeeping(struct seed *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *p = s->peer[i];
+
+		if (p->dead)
+			continue;
+		if (p->connecting) {
+			if (s->now - p->born > BT_SEED_CONNECT_MS)
+				drop(p, "connect: timed out");
+			continue;
+		}
+		if (!p->hs_done) {
+			if (s->now - p->last_rx > BT_SEED_HANDSHAKE_MS)
+				drop(p, "no handshake in %d s",
+				    BT_SEED_HANDSHAKE_MS / 1000);
+			continue;
+		}
+		if (s->now - p->last_rx > s->o->idle_ms) {
+			drop(p, "idle for %d s", s->o->idle_ms / 1000);
+			continue;
+		}
+		if (!p->interested &&
+		    s->now - p->uninterested_since > s->o->idle_ms) {
+			drop(p, "not interested for %d s",
+			    s->o->idle_ms / 1000);
+			continue;
+		}
+		if (s->now - p->last_tx > BT_SEED_KEEPALIVE_MS) {
+			uint8_t ka[4];
+
+			ctl_add(p, ka, bt_wire_keepalive(ka));
+			p->last_tx = s->now;
+		}
+	}
+	bt_sann_update(&s->ann, (int64_t)s->st->uploaded,
+	    s->t->total_length - (int64_t)s->have * s->t->piece_length <
+	    0 ? 0 : s->t->total_length - (int64_t)s->have *
+	    s->t->piece_length);
+}
+
+/* Remove the dead peers; a slot may have come free. */
+static void
+reap(struct seed *s)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *p = s->peer[i];
+
+		if (p->dead) {
+			if (!p->choked && p->interested)
+				s->need_fill = 1;
+			if (p->hs_done && (p->nbad >=
+			    BT_SEED_MAX_BAD_REQUESTS || p->noverflow >=
+			    BT_SEED_MAX_OVERFLOW || p->nchoked >
+			    BT_SEED_MAX_CHOKED_REQUESTS))
+				s->st->dropped++;
+			peer_free(s, p);
+		} else
+			s->peer[j++] = p;
+	}
+	s->npeer = j;
+}
+
+static int
+listen_on(struct seed *s, int family, const void *addr, uint16_t port,
+    int v6only, struct bt_err *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char txt[INET6_ADDRSTRLEN];
+	int fd, one = 1;
+	struct epoll_event ev;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, addr, 4);
+		sl = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, addr, 16);
+		sl = sizeof(*in6);
+	}
+	inet_ntop(family, addr, txt, sizeof(txt));
+	if ((fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "cannot listen on "
+		    "%s port %u: %s", txt, port, strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+		    sizeof(v6only));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "cannot listen on "
+		    "%s port %u: %s", txt, port, strerror(err));
+	}
+	if (port == 0) {
+		sl = sizeof(ss);
+		getsockname(fd, (struct sockaddr *)&ss, &sl);
+		s->st->port = ntohs(family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port :
+		    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else
+		s->st->port = port;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = s->nl == 0 ? &tag_listen0 : &tag_listen1;
+	epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);
+	s->lfd[s->nl++] = fd;
+	bt_seed_logf(s->o, "listening on %s port %u", txt, s->st->port);
+	return 0;
+}
+
+static int
+open_listeners(struct seed *s, struct bt_err *e)
+{
+	const struct bt_seed_opts *o = s->o;
+	uint8_t a[16];
+
+	if (o->bind != NULL) {
+		if (inet_pton(AF_INET, o->bind, a) == 1)
+			return listen_on(s, AF_INET, a, o->port, 0, e);
+		if (inet_pton(AF_INET6, o->bind, a) == 1)
+			return listen_on(s, AF_INET6, a, o->port, 1, e);
+		return bt_errf(e, BT_EX_USAGE, -1, "'%s' is not an IPv4 or "
+		    "IPv6 address", o->bind);
+	}
+	memset(a, 0, sizeof(a));
+	if (listen_on(s, AF_INET, a, o->port, 0, e) < 0)
+		return -1;
+	/* IPv6 on the same port, if the system has it. */
+	if (listen_on(s, AF_INET6, a, s->st->port, 1, e) < 0 &&
+	    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL))
+		return 0;
+	return s->nl == 2 ? 0 : -1;
+}
+
+static void
+dial_found(struct seed *s)
+{
+	struct bt_peerlist l = { 0 };
+	uint64_t cnt;
+	size_t i;
+
+	/* Reset the counter; EAGAIN only means nothing new. */
+	(void)!read(s->ann.efd, &cnt, sizeof(cnt));
+	bt_sann_take(&s->ann, &l);
+	for (i = 0; i < l.n; i++)
+		dial(s, &l.peer[i]);
+	bt_peerlist_free(&l);
+}
+
+static int
+check_data(struct seed *s, const char *dir, struct bt_err *e)
+{
+	uint32_t i;
+
+	if (!s->o->verify) {
+		memset(s->state, P_TRUSTED, s->t->npieces);
+		s->have = s->t->npieces;
+		return 0;
+	}
+	if (bt_store_verify(s->t, dir, s->o->nthreads, s->state, e) < 0)
+		return -1;
+	for (i = 0; i < s->t->npieces; i++) {
+		if (s->state[i] == BT_PIECE_GOOD) {
+			s->state[i] = P_GOOD;
+			s->have++;
+		} else {
+			s->state[i] = P_MISSING;
+			s->st->bad++;
+		}
+	}
+	return 0;
+}
+
+static void
+limits(struct seed *s)
+{
+	struct rlimit rl;
+	size_t cache = BT_SEED_FD_CACHE, nofile = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		nofile = (size_t)rl.rlim_cur;
+	else
+		nofile = 1 << 20;
+	if (cache > nofile / 4)
+		cache = nofile / 4 ? nofile / 4 : 1;
+	s->data.ncache = cache;
+	/* stdio, epoll, listeners, eventfd, spare, data dir, data files. */
+	s->maxconns = nofile > cache + 16 ? nofile - cache - 16 : 1;
+	if (s->maxconns > BT_SEED_MAX_CONNS)
+		s->maxconns = BT_SEED_MAX_CONNS;
+}
+
+/* Work left that no new epoll event will announce (ET, bounded turns). */
+static int
+pending(struct seed *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *p = s->peer[i];
+
+		if (p->connecting)
+			continue;
+		if (p->readable)
+			return 1;
+		if (p->writable && (p->iovpos < p->niov ||
+		    p->ctloff < p->ctllen || (!p->choked && p->qn > 0)))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+loop(struct seed *s)
+{
+	struct epoll_event ev[64];
+	size_t i;
+	int n, timeout;
+
+	while (!*s->o->stop) {
+		s->now = now_ms();
+		if (s->o->exit_after > 0 &&
+		    s->now - s->start >= (int64_t)(s->o->exit_after * 1000))
+			break;
+		timeout = (int)(s->next_tick - s->now);
+		if (pending(s))
+			timeout = s->throttled ? 10 : 0;
+		if (s->o->exit_after > 0) {
+			int64_t left = s->start +
+			    (int64_t)(s->o->exit_after * 1000) - s->now;
+
+			if (left < timeout)
+				timeout = (int)left;
+		}
+		if (timeout < 0)
+			timeout = 0;
+		n = epoll_wait(s->ep, ev, 64, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		s->now = now_ms();
+		for (i = 0; i < (size_t)n; i++) {
+			void *ptr = ev[i].data.ptr;
+			struct peer *p;
+
+			if (ptr == &tag_listen0) {
+				do_accept(s, s->lfd[0]);
+				continue;
+			}
+			if (ptr == &tag_listen1) {
+				do_accept(s, s->lfd[1]);
+				continue;
+			}
+			if (ptr == &tag_event) {
+				dial_found(s);
+				continue;
+			}
+			p = ptr;
+			if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
+			    EPOLLERR))
+				p->readable = 1;
+			if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+				p->writable = 1;
+			if (p->connecting && (ev[i].events & (EPOLLOUT |
+			    EPOLLERR | EPOLLHUP)))
+				on_connected(s, p);
+		}
+		if (s->o->rate > 0) {
+			double burst = (double)s->o->rate / 10;
+
+			if (burst < BT_SEED_BATCH * (BT_BLOCK_LEN + 13))
+				burst = BT_SEED_BATCH * (BT_BLOCK_LEN + 13);
+			s->tokens += (double)(s->now - s->last_refill) *
+			    (double)s->o->rate / 1000;
+			if (s->tokens > burst)
+				s->tokens = burst;
+			s->last_refill = s->now;
+			s->throttled = 0;
+		}
+		for (i = 0; i < s->npeer; i++) {
+			struct peer *p = s->peer[i];
+
+			if (p->readable && !p->connecting)
+				do_read(s, p);
+		}
+		if (s->now >= s->next_rechoke) {
+			int opt = s->now >= s->next_optimistic;
+
+			rechoke(s, opt);
+			s->next_rechoke = s->now + BT_SEED_RECHOKE_MS;
+			if (opt)
+				s->next_optimistic = s->now +
+				    BT_SEED_OPTIMISTIC_MS;
+			s->need_fill = 0;
+		}
+		if (s->now >= s->next_tick) {
+			housekeeping(s);
+			s->next_tick = s->now + 1000;
+		}
+		reap(s);
+		if (s->need_fill) {
+			fill_slots(s);
+			s->need_fill = 0;
+		}
+		for (i = 0; i < s->npeer; i++) {
+			struct peer *p = s->peer[i];
+
+			if (p->writable)
+				do_write(s, p);
+			/* A choked peer's buffer goes back once written. */
+			if (p->choked && p->buf != NULL &&
+			    p->iovpos >= p->niov) {
+				free(p->buf);
+				p->buf = NULL;
+			}
+		}
+		reap(s);
+	}
+}
+
+int
+bt_seed_run(const struct bt_torrent *t, const char *dir,
+    const struct bt_seed_opts *o, struct bt_seed_stats *st,
+    struct bt_err *e)
+{
+	struct seed s;
+	struct epoll_event ev;
+	size_t i;
+	int r = -1;
+
+	memset(&s, 0, sizeof(s));
+	memset(st, 0, sizeof(*st));
+	s.t = t;
+	s.o = o;
+	s.st = st;
+	s.ep = s.spare = -1;
+	s.data.dirfd = -1;
+	s.ann.efd = -1;
+	st->npieces = t->npieces;
+	s.start = s.now = now_ms();
+	memcpy(s.peer_id, BT_PEER_ID_PREFIX, 8);
+	if (getrandom(s.peer_id + 8, sizeof(s.peer_id) - 8, 0) !=
+	    (ssize_t)(sizeof(s.peer_id) - 8) ||
+	    getrandom(&s.rng, sizeof(s.rng), 0) != sizeof(s.rng))
+		s.rng = (uint64_t)s.start * 2654435761u;
+	s.rng |= 1;
+	limits(&s);
+	if (bt_sdata_open(&s.data, t, dir, (int)s.data.ncache, e) < 0)
+		goto out;
+	if ((s.state = calloc(t->npieces ? t->npieces : 1, 1)) == NULL ||
+	    (s.peer = calloc(s.maxconns, sizeof(*s.peer))) == NULL) {
+		bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+		goto out;
+	}
+	if ((s.ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		bt_errf(e, BT_EX_SOFTWARE, -1, "epoll: %s", strerror(errno));
+		goto out;
+	}
+	if (open_listeners(&s, e) < 0)
+		goto out;
+	if (check_data(&s, dir, e) < 0)
+		goto out;
+	bt_seed_logf(o, "%u of %u pieces to serve", s.have, t->npieces);
+	s.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (bt_sann_start(&s.ann, t, o, s.peer_id, st->port,
+	    t->total_length - (int64_t)s.have * t->piece_length < 0 ? 0 :
+	    t->total_length - (int64_t)s.have * t->piece_length, e) < 0)
+		goto out;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &tag_event;
+	epoll_ctl(s.ep, EPOLL_CTL_ADD, s.ann.efd, &ev);
+	s.now = now_ms();
+	s.next_rechoke = s.now + BT_SEED_RECHOKE_MS;
+	s.next_optimistic = s.now + BT_SEED_OPTIMISTIC_MS;
+	s.next_tick = s.now + 1000;
+	s.last_refill = s.now;
+	if (o->dial != NULL)
+		for (i = 0; i < o->dial->n; i++)
+			dial(&s, &o->dial->peer[i]);
+	loop(&s);
+	for (i = 0; i < s.npeer; i++)
+		drop(s.peer[i], "stopping");
+	reap(&s);
+	r = 0;
+out:
+	if (s.ann.efd >= 0)
+		bt_sann_stop(&s.ann);
+	st->announces = s.ann.ok;
+	st->announce_errors = s.ann.failed;
+	st->have = s.have;
+	st->seconds = (double)(now_ms() - s.start) / 1000;
+	for (i = 0; i < (size_t)s.nl; i++)
+		close(s.lfd[i]);
+	if (s.ep >= 0)
+		close(s.ep);
+	if (s.spare >= 0)
+		close(s.spare);
+	bt_sdata_close(&s.data);
+	bt_peerlist_free(&s.dialed);
+	free(s.state);
+	free(s.peer);
+	return r;
+}
