@@ -441,7 +441,7 @@ rx_bytes(struct seed *s, struct peer *p, const uint8_t *b, size_t n)
 			n -= k;
 			if (bt_wire_handshake_check(p->hs, p->hsn,
 			    s->t->info_hash, s->peer_id, &e) < 0) {
-				drop(p, "handshake: %s", e.msg);
+				drop(p, "%s", e.msg);
 				break;
 			}
 			if (p->hsn < BT_WIRE_HANDSHAKE_LEN)
