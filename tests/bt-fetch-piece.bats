@@ -24,10 +24,49 @@ setup_file() {
 	rand_file "$d/multi/set/sub/b" 700001
 	mktorrent -l 15 -a http://127.0.0.1:1/announce -o "$d/multi.torrent" \
 	    "$d/multi/set" >/dev/null
-	# A 4 MiB file in 16 KiB pieces for the hostile peers.
-	rand_file "$d/single/h" $((4 * 1048576 - 1000))
+	# 255 pieces of 16 KiB (one spare bit) for the hostile peers.
+	rand_file "$d/single/h" $((255 * 16384 - 1000))
 	transmission-create -s 16 -t http://127.0.0.1:1/announce \
 	    -o "$d/h.torrent" "$d/single/h" >/dev/null
+
+	# Seeders shared by the tests that only download, started at once.
+	shared LT16 seed_lt "$d/p16k.torrent" "$d/single"
+	shared LT256 seed_lt "$d/p256k.torrent" "$d/single"
+	shared LT4M seed_lt "$d/p4m.torrent" "$d/single"
+	shared LTMULTI seed_lt "$d/multi.torrent" "$d/multi"
+	shared AR256 seed_aria2 "$d/p256k.torrent" "$d/single"
+	shared TRMULTI seed_transmission "$d/multi.torrent" "$d/multi"
+	# Slowed down, so that the hostile peer beside it has its chance.
+	SEED_RATE=4000000 shared LTH seed_lt "$d/h.torrent" "$d/single"
+	wait
+	for n in LT16 LT256 LT4M LTMULTI AR256 TRMULTI LTH; do
+		[ -s "$d/pid.$n" ] || { echo "seeder $n did not start" >&2; return 1; }
+		export "$n=$(cat "$d/port.$n")"
+	done
+}
+
+# shared NAME SEED_FUNCTION TORRENT DIR: start a seeder for the whole file,
+# in the background; its port goes to port.NAME, its PID to pid.NAME.
+shared() {
+	local name=$1 port
+	shift
+	port=$(quick_free_port)
+	echo "$port" >"$BATS_FILE_TMPDIR/port.$name"
+	(
+		SEEDERS_TMP=$BATS_FILE_TMPDIR/seeders
+		"$@" "$port" && echo "$SEEDER_PID" >"$BATS_FILE_TMPDIR/pid.$name"
+	) 3>&- &
+}
+
+teardown_file() {
+	local f
+	for f in "$BATS_FILE_TMPDIR"/pid.*; do
+		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	for f in "$BATS_FILE_TMPDIR"/pid.*; do
+		[ -s "$f" ] && timeout 10 tail --pid="$(cat "$f")" -f /dev/null
+	done
+	return 0
 }
 
 teardown() {
@@ -144,8 +183,7 @@ piece() {
 
 @test "-i 3 writes exactly the bytes of piece 3, from a libtorrent seeder" {
 	d=$BATS_FILE_TMPDIR
-	port=$(quick_free_port)
-	seed_lt "$d/p16k.torrent" "$d/single" "$port"
+	port=$LT16
 	echo "127.0.0.1 $port" >"$BATS_TEST_TMPDIR/peers"
 	bt-fetch-piece -t "$d/p16k.torrent" -i 3 -p "$BATS_TEST_TMPDIR/peers" \
 	    >"$BATS_TEST_TMPDIR/p3"
@@ -154,8 +192,7 @@ piece() {
 
 @test "the short last piece comes with its exact length" {
 	d=$BATS_FILE_TMPDIR
-	port=$(quick_free_port)
-	seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	port=$LT256
 	bt-fetch-piece -t "$d/p256k.torrent" -i 12 -o "$BATS_TEST_TMPDIR/last" \
 	    <<<"127.0.0.1 $port"
 	run stat -c %s "$BATS_TEST_TMPDIR/last"
@@ -165,8 +202,7 @@ piece() {
 
 @test "-o FILE writes the piece there and nothing on standard output" {
 	d=$BATS_FILE_TMPDIR
-	port=$(quick_free_port)
-	seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	port=$LT256
 	run --separate-stderr bt-fetch-piece -t "$d/p256k.torrent" -i 5 \
 	    -o "$BATS_TEST_TMPDIR/p5" <<<"127.0.0.1 $port"
 	assert_success
@@ -176,8 +212,7 @@ piece() {
 
 @test "-a streams the torrent then every piece, and bt-assemble rebuilds the file" {
 	d=$BATS_FILE_TMPDIR
-	port=$(quick_free_port)
-	seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	port=$LT256
 	# The torrent comes from the peer list's context line.
 	printf '# torrent %s\n127.0.0.1 %s\n' "$d/p256k.torrent" "$port" |
 	    bt-fetch-piece -a >"$BATS_TEST_TMPDIR/s"
@@ -190,8 +225,7 @@ piece() {
 
 @test "-i LIST streams exactly the listed pieces, --sequential in index order" {
 	d=$BATS_FILE_TMPDIR
-	port=$(quick_free_port)
-	seed_lt "$d/p16k.torrent" "$d/single" "$port"
+	port=$LT16
 	bt-fetch-piece -t "$d/p16k.torrent" -i 0-9,42,100-102,5 --sequential \
 	    <<<"127.0.0.1 $port" >"$BATS_TEST_TMPDIR/s"
 	run stream_indices "$BATS_TEST_TMPDIR/s" "$d/p16k.torrent"
@@ -202,8 +236,7 @@ piece() {
 
 @test "--stream with one piece gives a piece stream, not raw bytes" {
 	d=$BATS_FILE_TMPDIR
-	port=$(quick_free_port)
-	seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	port=$LT256
 	bt-fetch-piece -t "$d/p256k.torrent" -i 7 --stream \
 	    <<<"127.0.0.1 $port" >"$BATS_TEST_TMPDIR/s"
 	run stream_indices "$BATS_TEST_TMPDIR/s" "$d/p256k.torrent"
@@ -212,8 +245,7 @@ piece() {
 
 @test "downloads 4 MiB pieces, the last one short" {
 	d=$BATS_FILE_TMPDIR
-	port=$(quick_free_port)
-	seed_lt "$d/p4m.torrent" "$d/single" "$port"
+	port=$LT4M
 	bt-fetch-piece -t "$d/p4m.torrent" -a <<<"127.0.0.1 $port" |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
 	cmp "$d/single/big" "$BATS_TEST_TMPDIR/out/big"
@@ -221,8 +253,7 @@ piece() {
 
 @test "downloads a multi-file torrent byte-identical, empty file included" {
 	d=$BATS_FILE_TMPDIR
-	port=$(quick_free_port)
-	seed_lt "$d/multi.torrent" "$d/multi" "$port"
+	port=$LTMULTI
 	bt-fetch-piece -t "$d/multi.torrent" -a <<<"127.0.0.1 $port" |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
 	diff -r "$d/multi/set" "$BATS_TEST_TMPDIR/out/set"
@@ -230,8 +261,7 @@ piece() {
 
 @test "aria2 alone serves a full download byte-identical" {
 	d=$BATS_FILE_TMPDIR
-	port=$(quick_free_port)
-	seed_aria2 "$d/p256k.torrent" "$d/single" "$port"
+	port=$AR256
 	bt-fetch-piece -t "$d/p256k.torrent" -a <<<"127.0.0.1 $port" |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
 	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
@@ -239,8 +269,7 @@ piece() {
 
 @test "Transmission alone serves a full download byte-identical" {
 	d=$BATS_FILE_TMPDIR
-	port=$(quick_free_port)
-	seed_transmission "$d/multi.torrent" "$d/multi" "$port"
+	port=$TRMULTI
 	bt-fetch-piece -t "$d/multi.torrent" -a --timeout 60 \
 	    <<<"127.0.0.1 $port" | bt-assemble -C "$BATS_TEST_TMPDIR/out"
 	diff -r "$d/multi/set" "$BATS_TEST_TMPDIR/out/set"
@@ -281,8 +310,7 @@ piece() {
 @test "a peer that closes midway has its blocks asked of another peer" {
 	d=$BATS_FILE_TMPDIR
 	hostile die "$d/h.torrent" "$d/single/h"
-	port=$(quick_free_port)
-	SEED_RATE=8000000 seed_lt "$d/h.torrent" "$d/single" "$port"
+	port=$LTH
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -t "$d/h.torrent" -a |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -292,8 +320,7 @@ piece() {
 @test "a peer that never answers beside a seeder does not stop the download" {
 	d=$BATS_FILE_TMPDIR
 	hostile silent "$d/p256k.torrent" "$d/single/data"
-	port=$(quick_free_port) dead=$(quick_free_port)
-	seed_lt "$d/p256k.torrent" "$d/single" "$port"
+	port=$LT256 dead=$(quick_free_port)
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$dead" "$port" |
 	    bt-fetch-piece -t "$d/p256k.torrent" -a |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -315,14 +342,13 @@ piece() {
 	[[ "$stderr" == *"bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: handshake: our own peer id (connected to ourselves)"* ]]
 }
 
-# hostile_beside MODE "EXPECTED LINE": the hostile peer and a slowed
-# libtorrent seeder; the download must be byte-identical and -v must say
+# hostile_beside MODE "EXPECTED LINE": the hostile peer and the slowed
+# libtorrent seeder $LTH; the download must be byte-identical and -v must say
 # that the hostile peer was dropped, and why.
 hostile_beside() {
 	local d=$BATS_FILE_TMPDIR port
 	hostile "$1" "$d/h.torrent" "$d/single/h"
-	port=$(quick_free_port)
-	SEED_RATE=8000000 seed_lt "$d/h.torrent" "$d/single" "$port"
+	port=$LTH
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -v -t "$d/h.torrent" -a 2>"$BATS_TEST_TMPDIR/err" |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -330,7 +356,7 @@ hostile_beside() {
 	run grep -F "127.0.0.1 $HOSTILE_PORT:" "$BATS_TEST_TMPDIR/err"
 	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: $2"
 	run tail -1 "$BATS_TEST_TMPDIR/err"
-	assert_output --regexp "^bt-fetch-piece: 256/256 pieces, .* 1 dropped, "
+	assert_output --regexp "^bt-fetch-piece: 255/255 pieces, .* 1 dropped, "
 }
 
 @test "a peer sending corrupt blocks is banned; the download completes" {
@@ -352,25 +378,15 @@ hostile_beside() {
 }
 
 @test "a bitfield with spare bits set drops the peer" {
-	# 256 pieces fill the bitfield exactly: use a torrent with spare bits.
-	d=$BATS_FILE_TMPDIR
-	hostile spare "$d/p256k.torrent" "$d/single/data"
-	port=$(quick_free_port)
-	SEED_RATE=8000000 seed_lt "$d/p256k.torrent" "$d/single" "$port"
-	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
-	    bt-fetch-piece -v -t "$d/p256k.torrent" -a 2>"$BATS_TEST_TMPDIR/err" |
-	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
-	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
-	run grep -F "127.0.0.1 $HOSTILE_PORT:" "$BATS_TEST_TMPDIR/err"
-	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: bitfield with spare bits set"
+	hostile_beside spare "bitfield with spare bits set"
 }
 
 @test "a bitfield of the wrong length drops the peer" {
-	hostile_beside badlen "bitfield of 33 bytes for 256 pieces"
+	hostile_beside badlen "bitfield of 33 bytes for 255 pieces"
 }
 
 @test "a have past the last piece drops the peer" {
-	hostile_beside badhave "have of piece 256 past the last (255)"
+	hostile_beside badhave "have of piece 255 past the last (254)"
 }
 
 @test "a peer with another torrent's info hash is dropped" {
@@ -381,7 +397,8 @@ hostile_beside() {
 	d=$BATS_FILE_TMPDIR
 	hostile stall "$d/h.torrent" "$d/single/h"
 	port=$(quick_free_port)
-	SEED_RATE=2000000 seed_lt "$d/h.torrent" "$d/single" "$port"
+	# Its own seeder, slow enough for the download to outlast the snub.
+	SEED_RATE=1500000 seed_lt "$d/h.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
 	    bt-fetch-piece -vv --snub-timeout 1 -t "$d/h.torrent" -a \
 	    2>"$BATS_TEST_TMPDIR/err" | bt-assemble -C "$BATS_TEST_TMPDIR/out"

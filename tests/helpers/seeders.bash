@@ -108,7 +108,9 @@ seed_transmission() {
 	 "message-level": 1, "rpc-enabled": false,
 	 "start-added-torrents": true}
 	EOF
-	timeout "${SEED_LIFETIME:-300}" transmission-cli -g "$conf" -w "$dir" \
+	# Unbuffered, so that its "Seeding" status reaches the log at once.
+	timeout "${SEED_LIFETIME:-300}" stdbuf -o0 \
+	    transmission-cli -g "$conf" -w "$dir" \
 	    -p "$port" -et "$torrent" >"$log" 2>&1 3>&- &
 	SEEDER_PID=$!
 	SEEDER_PIDS+=("$SEEDER_PID")
