@@ -128,7 +128,8 @@ walk_dir(struct walk *w, size_t len, int depth)
 		return -1;
 	}
 	/* Sorted only so that the first error met is always the same. */
-	qsort(names, n, sizeof(*names), namecmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), namecmp);
 	for (i = 0; i < n && r == 0; i++) {
 		size_t nl = strlen(names[i]), rl;
 		const char *why;
@@ -277,7 +278,9 @@ bt_create_scan(struct bt_create *c, const char *path, const char *name,
 		free(w.path);
 		if (r < 0)
 			return -1;
-		qsort(c->files, c->nfiles, sizeof(*c->files), filecmp);
+		if (c->nfiles > 1)
+			qsort(c->files, c->nfiles, sizeof(*c->files),
+			    filecmp);
 	}
 	for (off = 0, i = 0; i < c->nfiles; i++) {
 		c->files[i].offset = off;
