@@ -150,6 +150,7 @@ echo "interleaved runs. bt is \`bt-fetch-piece -q -a -t t.torrent -p peers |"
 echo "bt-assemble -C out\` (RSS of bt-fetch-piece; bt-assemble peaked at"
 echo "$(sort -g rss.asm.all | tail -1) KiB); lt is bench/lt-get.py; aria2"
 echo "and ctorrent (on 127.0.0.2) find the seeders through opentracker."
+echo "Load average when done: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)."
 echo
 echo "| client | time (s) | MiB/s | peak RSS (MiB) | time / libtorrent's |"
 echo "|---|---:|---:|---:|---:|"
