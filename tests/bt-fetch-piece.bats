@@ -335,6 +335,22 @@ piece() {
 	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
 }
 
+@test "takes have all (BEP 6) from a peer that sends it anyway" {
+	d=$BATS_FILE_TMPDIR
+	hostile haveall "$d/p256k.torrent" "$d/single/data"
+	bt-fetch-piece -t "$d/p256k.torrent" -a <<<"127.0.0.1 $HOSTILE_PORT" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+}
+
+@test "takes have none then have messages from a peer" {
+	d=$BATS_FILE_TMPDIR
+	hostile havenone "$d/p256k.torrent" "$d/single/data"
+	bt-fetch-piece -t "$d/p256k.torrent" -a <<<"127.0.0.1 $HOSTILE_PORT" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+}
+
 @test "refuses a peer that answers with our own peer id" {
 	hostile self "$BATS_FILE_TMPDIR/p256k.torrent" "$BATS_FILE_TMPDIR/single/data"
 	run -69 --separate-stderr bt-fetch-piece -v -t "$BATS_FILE_TMPDIR/p256k.torrent" \

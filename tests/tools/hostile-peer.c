@@ -10,6 +10,8 @@
  *	honest		serves correctly
  *	noisy		serves correctly, amid extension (BEP 10), port,
  *			suggest, unknown-id messages and keep-alives
+ *	haveall		serves correctly, announcing its pieces with have all
+ *	havenone	serves correctly, with have none then one have a piece
  *	corrupt		every block has one byte flipped
  *	unasked		answers each request with a block at a wrong offset
  *	wronglen	answers each request with half the block
@@ -152,7 +154,19 @@ serve(int fd)
 
 		msg(fd, BT_MSG_EXTENDED, ext, sizeof(ext) - 1);
 	}
-	msg(fd, BT_MSG_BITFIELD, bf, (uint32_t)nbf + (is("badlen") ? 1 : 0));
+	if (is("haveall"))
+		msg(fd, BT_MSG_HAVE_ALL, NULL, 0);
+	else if (is("havenone")) {
+		uint8_t h[9];
+
+		msg(fd, BT_MSG_HAVE_NONE, NULL, 0);
+		for (i = 0; i < t.npieces; i++) {
+			bt_wire_have(h, i);
+			put(fd, h, 9);
+		}
+	} else
+		msg(fd, BT_MSG_BITFIELD, bf,
+		    (uint32_t)nbf + (is("badlen") ? 1 : 0));
 	if (is("badhave")) {
 		uint8_t h[9];
 
