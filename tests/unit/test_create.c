@@ -289,8 +289,10 @@ int
 main(void)
 {
 	char cmd[128];
+	const char *tmp = getenv("TMPDIR");
 
-	snprintf(dir, sizeof(dir), "/tmp/bt-test-create.XXXXXX");
+	snprintf(dir, sizeof(dir), "%s/bt-test-create.XXXXXX",
+	    tmp != NULL && *tmp != '\0' && strlen(tmp) < 32 ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		return 2;
