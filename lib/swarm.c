@@ -1,11 +1,13 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -62,6 +64,29 @@ struct piece {
 	int owner;		/* peer that started it, or -1 */
 	int solo;		/* failed once: one peer fetches it all */
 	int held;		/* verified, waiting for its turn */
+	int hashing;		/* in the hasher's hands */
+};
+
+/*
+ * SHA-1 of complete pieces runs in a second thread, so that hashing and
+ * receiving use two cores. A job is a piece's index, bytes and expected
+ * hash; nothing writes to a piece while it is being hashed (all its
+ * blocks are in). Results come back through an eventfd in the epoll set.
+ */
+struct hjob {
+	uint32_t index, len;
+	const uint8_t *buf, *want;
+	int ok;
+};
+
+struct hasher {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct hjob *in, *out;	/* a ring and a list of cap jobs */
+	struct hjob *took;	/* results being handled */
+	unsigned cap, in_head, in_n, out_n;
+	int efd, stop, running;
 };
 
 struct peer {
@@ -125,6 +150,7 @@ struct swarm {
 	uint32_t left_to_start;	/* wanted pieces not yet started */
 	uint8_t scratch[BT_BLOCK_LEN];
 	struct bt_swarm_stats st;
+	struct hasher h;
 	uint64_t win_bytes;
 	int failed;		/* on_piece failed: e is set */
 };
@@ -345,15 +371,14 @@ static void drop(struct swarm *, struct peer *, int, const char *, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
-piece_complete(struct swarm *s, struct piece *pc)
+piece_verified(struct swarm *s, struct piece *pc, int ok)
 {
-	uint8_t h[BT_SHA1_LEN];
 	int32_t from = -1;
 	int several = 0;
 	uint32_t b;
 
-	bt_sha1(pc->buf, pc->len, h);
-	if (memcmp(h, bt_piece_hash(s->t, pc->index), BT_SHA1_LEN) == 0) {
+	pc->hashing = 0;
+	if (ok) {
 		for (b = 0; b < pc->nblocks; b++) {
 			struct peer *p;
 
@@ -404,6 +429,142 @@ piece_complete(struct swarm *s, struct piece *pc)
 			pc->nfree++;
 	pc->solo = 1;
 	pc->owner = -1;
+}
+
+static void *
+hash_main(void *arg)
+{
+	struct hasher *h = arg;
+	struct hjob j;
+	uint8_t d[BT_SHA1_LEN];
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (h->in_n == 0 && !h->stop)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->stop)
+			break;
+		j = h->in[h->in_head];
+		pthread_mutex_unlock(&h->mu);
+		bt_sha1(j.buf, j.len, d);
+		j.ok = memcmp(d, j.want, BT_SHA1_LEN) == 0;
+		pthread_mutex_lock(&h->mu);
+		h->in_head = (h->in_head + 1) % h->cap;
+		h->in_n--;
+		h->out[h->out_n++] = j;
+		if (write(h->efd, &one, sizeof(one)) < 0) {
+			/* the counter cannot overflow here; nothing to do */
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/* Every block of pc is in: hash it (in the hasher if it runs). */
+static void
+piece_complete(struct swarm *s, struct piece *pc)
+{
+	struct hasher *h = &s->h;
+	uint8_t d[BT_SHA1_LEN];
+
+	if (!h->running) {
+		bt_sha1(pc->buf, pc->len, d);
+		piece_verified(s, pc, memcmp(d, bt_piece_hash(s->t, pc->index),
+		    BT_SHA1_LEN) == 0);
+		return;
+	}
+	pc->hashing = 1;
+	pthread_mutex_lock(&h->mu);
+	h->in[(h->in_head + h->in_n) % h->cap] = (struct hjob){ pc->index,
+	    pc->len, pc->buf, bt_piece_hash(s->t, pc->index), 0 };
+	h->in_n++;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* The eventfd fired: take the hasher's results. */
+static void
+hash_results(struct swarm *s)
+{
+	struct hasher *h = &s->h;
+	struct hjob *done = h->took;
+	unsigned n, k;
+	uint64_t v;
+
+	if (read(h->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&h->mu);
+	n = h->out_n;
+	memcpy(done, h->out, n * sizeof(*done));
+	h->out_n = 0;
+	pthread_mutex_unlock(&h->mu);
+	for (k = 0; k < n && !s->failed; k++) {
+		struct piece *pc = piece_of(s, done[k].index);
+
+		if (pc != NULL && pc->hashing)
+			piece_verified(s, pc, done[k].ok);
+	}
+}
+
+static int
+hash_start(struct swarm *s)
+{
+	struct hasher *h = &s->h;
+	struct epoll_event ev;
+
+	h->efd = -1;
+	h->cap = s->maxact;
+	h->in = calloc(h->cap, sizeof(*h->in));
+	h->out = calloc(h->cap, sizeof(*h->out));
+	h->took = calloc(h->cap, sizeof(*h->took));
+	if (h->in == NULL || h->out == NULL || h->took == NULL)
+		return -1;
+	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->efd < 0)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = h;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, h->efd, &ev) < 0)
+		return -1;
+	if (pthread_mutex_init(&h->mu, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&h->cv, NULL) != 0) {
+		pthread_mutex_destroy(&h->mu);
+		return -1;
+	}
+	if (pthread_create(&h->th, NULL, hash_main, h) != 0) {
+		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->mu);
+		return -1;
+	}
+	h->running = 1;
+	return 0;
+}
+
+static void
+hash_stop(struct swarm *s)
+{
+	struct hasher *h = &s->h;
+
+	if (h->running) {
+		pthread_mutex_lock(&h->mu);
+		h->stop = 1;
+		pthread_cond_signal(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		pthread_join(h->th, NULL);
+		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->mu);
+		h->running = 0;
+	}
+	if (h->efd >= 0)
+		close(h->efd);
+	h->efd = -1;
+	free(h->in);
+	free(h->out);
+	free(h->took);
+	h->in = h->out = h->took = NULL;
 }
 
 /* ---- the picker -------------------------------------------------------- */
@@ -1316,6 +1477,9 @@ setup(struct swarm *s, const struct bt_swarm_conf *c,
 	if (s->ep < 0)
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "epoll: %s",
 		    strerror(errno));
+	/* Without the thread, pieces are hashed inline: slower, as safe. */
+	if (hash_start(s) < 0)
+		s->h.running = 0;
 	return 0;
 }
 
@@ -1324,6 +1488,8 @@ teardown(struct swarm *s)
 {
 	size_t k;
 
+	/* The hasher may still read a piece: stop it before any free. */
+	hash_stop(s);
 	for (k = 0; k < s->npeer; k++) {
 		struct peer *p = s->peer[k];
 
@@ -1358,6 +1524,7 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 	if (s == NULL)
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
 	s->ep = -1;
+	s->h.efd = -1;
 	s->start = s->now = s->t_tick = s->t_sec = now_ms();
 	if (setup(s, c, peers, npeers, e) < 0) {
 		teardown(s);
@@ -1396,6 +1563,10 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 		for (i = 0; i < n && !s->failed; i++) {
 			struct peer *p = ev[i].data.ptr;
 
+			if (ev[i].data.ptr == &s->h) {
+				hash_results(s);
+				continue;
+			}
 			if (p->state == PS_CONNECTING) {
 				connected(s, p);
 				continue;
