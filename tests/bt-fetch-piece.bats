@@ -77,9 +77,11 @@ teardown() {
 	return 0
 }
 
-# Start the hostile peer: hostile MODE TORRENT DATA; sets HOSTILE_PORT.
+# Start the hostile peer: hostile [-6] MODE TORRENT DATA; sets HOSTILE_PORT.
 hostile() {
-	"$BT_TOOLS/hostile-peer" -m "$1" -t "$2" -f "$3" -l 60 \
+	local six=
+	[ "$1" = -6 ] && { six=-6; shift; }
+	"$BT_TOOLS/hostile-peer" $six -m "$1" -t "$2" -f "$3" -l 60 \
 	    >"$BATS_TEST_TMPDIR/hostile.port" 3>&- &
 	HOSTILE_PID=$!
 	wait_for 10 test -s "$BATS_TEST_TMPDIR/hostile.port"
@@ -331,6 +333,14 @@ piece() {
 	d=$BATS_FILE_TMPDIR
 	hostile noisy "$d/p256k.torrent" "$d/single/data"
 	bt-fetch-piece -t "$d/p256k.torrent" -a <<<"127.0.0.1 $HOSTILE_PORT" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+}
+
+@test "downloads from a peer on IPv6 (::1)" {
+	d=$BATS_FILE_TMPDIR
+	hostile -6 honest "$d/p256k.torrent" "$d/single/data"
+	bt-fetch-piece -t "$d/p256k.torrent" -a <<<"::1 $HOSTILE_PORT" |
 	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
 	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
 }

@@ -1,9 +1,9 @@
 /*
  * hostile-peer: a seeder that misbehaves on purpose, for tests.
  *
- *	hostile-peer -m MODE -t TORRENT -f DATA [-p PORT] [-l SECONDS]
+ *	hostile-peer [-6] -m MODE -t TORRENT -f DATA [-p PORT] [-l SECONDS]
  *
- * Listens on 127.0.0.1:PORT (0 or none: any free port), prints the port
+ * Listens on 127.0.0.1:PORT (on [::1] with -6) (0 or none: any free port), prints the port
  * on stdout, serves each connection in a child process from DATA (the
  * single file of TORRENT) and exits after SECONDS (default 60). Modes:
  *
@@ -218,13 +218,17 @@ int
 main(int argc, char *argv[])
 {
 	struct sockaddr_in sin;
-	socklen_t slen = sizeof(sin);
+	struct sockaddr_in6 sin6;
+	socklen_t slen;
 	struct bt_err e;
 	const char *tfile = NULL, *dfile = NULL;
-	int ch, port = 0, life = 60, ls, fd, one = 1;
+	int ch, port = 0, life = 60, ls, fd, one = 1, six = 0;
 
-	while ((ch = getopt(argc, argv, "f:l:m:p:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "6f:l:m:p:t:")) != -1) {
 		switch (ch) {
+		case '6':
+			six = 1;
+			break;
 		case 'f':
 			dfile = optarg;
 			break;
@@ -245,7 +249,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if (mode == NULL || tfile == NULL || dfile == NULL) {
-		fprintf(stderr, "usage: hostile-peer -m MODE -t TORRENT "
+		fprintf(stderr, "usage: hostile-peer [-6] -m MODE -t TORRENT "
 		    "-f DATA [-p PORT] [-l SECONDS]\n");
 		exit(64);
 	}
@@ -257,20 +261,30 @@ main(int argc, char *argv[])
 		die(dfile);
 	signal(SIGCHLD, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	if ((ls = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+	if ((ls = socket(six ? AF_INET6 : AF_INET, SOCK_STREAM, 0)) < 0)
 		die("socket");
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(ls, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		die("bind");
+	if (six) {
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons((uint16_t)port);
+		sin6.sin6_addr = in6addr_loopback;
+		if (bind(ls, (struct sockaddr *)&sin6, sizeof(sin6)) < 0)
+			die("bind");
+	} else {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(ls, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+			die("bind");
+	}
 	if (listen(ls, 16) < 0)
 		die("listen");
-	if (getsockname(ls, (struct sockaddr *)&sin, &slen) < 0)
+	slen = sizeof(sin6);
+	if (getsockname(ls, (struct sockaddr *)&sin6, &slen) < 0)
 		die("getsockname");
-	printf("%d\n", ntohs(sin.sin_port));
+	printf("%d\n", ntohs(sin6.sin6_port));
 	fflush(stdout);
 	alarm((unsigned)life);
 	for (;;) {
