@@ -1,0 +1,404 @@
+#!/usr/bin/env bats
+# bt-seed: serving a folder's pieces to real downloaders (libtorrent,
+# aria2c, Transmission, bt-fetch-piece) with and without a tracker, and
+# cutting off the ones that misbehave. Everything on 127.0.0.1 (or ::1).
+
+load helper
+
+setup_file() {
+	local d=$BATS_FILE_TMPDIR
+	mkdir -p "$d/data/multi/sub"
+	rand_file "$d/data/multi/a.bin" 3000000
+	rand_file "$d/data/multi/sub/b.bin" 1234567
+	: >"$d/data/multi/empty"
+	# 64 KiB pieces: 65 of them.
+	mktorrent -l 16 -o "$d/t.torrent" "$d/data/multi" >/dev/null
+	# Pieces that fall on file boundaries: a.bin is pieces 0-3, b.bin
+	# pieces 4-6 (the last one short).
+	mkdir -p "$d/pdata/part"
+	rand_file "$d/pdata/part/a.bin" $((4 * 65536))
+	rand_file "$d/pdata/part/b.bin" $((2 * 65536 + 100))
+	mktorrent -l 16 -o "$d/p.torrent" "$d/pdata/part" >/dev/null
+}
+
+teardown() {
+	seed_stop
+	leechers_stop
+	opentracker_stop
+	hostile_stop
+}
+
+# Start bt-seed -v on 127.0.0.1, any free port, with more arguments;
+# return once it has checked its data. Sets SEED_PID, SEED_PORT, and
+# SEED_LOG (its stderr) and SEED_OUT (its stdout). Its standard input
+# is the file SEED_STDIN, else /dev/null.
+seed_start() {
+	SEED_LOG=$BATS_TEST_TMPDIR/seed.log
+	SEED_OUT=$BATS_TEST_TMPDIR/seed.out
+	bt-seed -v -b 127.0.0.1 -p 0 "$@" <"${SEED_STDIN:-/dev/null}" \
+	    >"$SEED_OUT" 2>"$SEED_LOG" 3>&- &
+	SEED_PID=$!
+	wait_for 20 grep -q 'pieces to serve$' "$SEED_LOG" || {
+		cat "$SEED_LOG" >&2
+		return 1
+	}
+	SEED_PORT=$(sed -n 's/^bt-seed: listening on .* port \([0-9]*\)$/\1/p' \
+	    "$SEED_LOG" | head -n 1)
+}
+
+# Stop it with SIGTERM and wait (at most 20 s); its status in SEED_STATUS.
+seed_stop() {
+	if [ -n "${SEED_PID:-}" ]; then
+		kill -TERM "$SEED_PID" 2>/dev/null
+		timeout 20 tail --pid="$SEED_PID" -f /dev/null 2>/dev/null
+		kill -9 "$SEED_PID" 2>/dev/null || true
+		SEED_STATUS=0
+		wait "$SEED_PID" 2>/dev/null || SEED_STATUS=$?
+		SEED_PID=
+	fi
+}
+
+# The downloaded files are the seeded ones. Transmission does not create
+# zero-length files: "noempty" skips that one.
+same_data() {
+	cmp "$BATS_FILE_TMPDIR/data/multi/a.bin" "$1/multi/a.bin" &&
+	    cmp "$BATS_FILE_TMPDIR/data/multi/sub/b.bin" \
+	    "$1/multi/sub/b.bin" &&
+	    { [ "${2:-}" = noempty ] || { [ -f "$1/multi/empty" ] &&
+	    [ ! -s "$1/multi/empty" ]; }; }
+}
+
+@test "prints its synopsis and exits 64 without a folder" {
+	run -64 --separate-stderr bt-seed "$BATS_FILE_TMPDIR/t.torrent"
+	assert_equal "${stderr_lines[0]}" \
+	    "usage: bt-seed [-jnqvV] [-b address] [-e seconds] [-i seconds] [-P peers]"
+}
+
+@test "a missing torrent is status 66" {
+	run -66 --separate-stderr bt-seed -n "$BATS_TEST_TMPDIR/no.torrent" \
+	    "$BATS_FILE_TMPDIR/data"
+	assert_equal "$stderr" \
+	    "bt-seed: $BATS_TEST_TMPDIR/no.torrent: No such file or directory"
+}
+
+@test "a malformed torrent is status 65" {
+	printf 'd4:infoi3ee' >"$BATS_TEST_TMPDIR/bad.torrent"
+	run -65 --separate-stderr bt-seed -n "$BATS_TEST_TMPDIR/bad.torrent" \
+	    "$BATS_FILE_TMPDIR/data"
+	assert_regex "$stderr" "^bt-seed: $BATS_TEST_TMPDIR/bad.torrent: "
+	assert_equal "${#stderr_lines[@]}" 1
+}
+
+@test "a missing folder is status 66" {
+	run -66 --separate-stderr bt-seed -n "$BATS_FILE_TMPDIR/t.torrent" \
+	    "$BATS_TEST_TMPDIR/nodir"
+	assert_equal "$stderr" \
+	    "bt-seed: $BATS_TEST_TMPDIR/nodir: No such file or directory"
+}
+
+@test "a port in use is status 69 with one line" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -69 --separate-stderr bt-seed -n -b 127.0.0.1 -p "$SEED_PORT" \
+	    "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	assert_equal "$stderr" \
+	    "bt-seed: cannot listen on 127.0.0.1 port $SEED_PORT: Address already in use"
+}
+
+@test "--exit-after stops cleanly and --json prints the summary" {
+	run -0 --separate-stderr bt-seed -n -b 127.0.0.1 -p 0 -e 0.5 --json \
+	    "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	assert_equal "$stderr" ""
+	run jq -c '[.pieces, .have, .bad, .peers, .uploaded]' <<<"$output"
+	assert_output "[65,65,0,0,0]"
+}
+
+@test "libtorrent downloads a multi-file torrent, no tracker: same bytes" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leech_lt "$BATS_FILE_TMPDIR/t.torrent" "$BATS_TEST_TMPDIR/out" \
+	    "$SEED_PORT"
+	assert_output "done 1"
+	same_data "$BATS_TEST_TMPDIR/out"
+	seed_stop
+	assert_equal "$SEED_STATUS" 0
+	run grep -c ': connected (in)$' "$SEED_LOG"
+	assert_output 1
+	run tail -n 1 "$SEED_LOG"
+	assert_regex "$output" "^bt-seed: 4234567 bytes up to 1 peers \(1 connected\), 65 of 65 pieces, [0-9.]+ s$"
+}
+
+@test "aria2c downloads, no tracker: bt-seed connects to it from the peer list on stdin" {
+	local port
+	port=$(free_port)
+	leech_aria2 "$BATS_FILE_TMPDIR/t.torrent" "$BATS_TEST_TMPDIR/out" "$port"
+	wait_for 10 port_open "$port"
+	echo "127.0.0.1 $port" >"$BATS_TEST_TMPDIR/peers"
+	SEED_STDIN=$BATS_TEST_TMPDIR/peers seed_start -n \
+	    "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 timeout 60 tail --pid="$LEECH_PID" -f /dev/null
+	wait "$LEECH_PID"
+	same_data "$BATS_TEST_TMPDIR/out"
+	run grep -c "^bt-seed: 127.0.0.1 $port: connected (out)$" "$SEED_LOG"
+	assert_output 1
+}
+
+@test "Transmission downloads, no tracker: bt-seed connects to it (-P)" {
+	local port
+	port=$(free_port)
+	leech_transmission "$BATS_FILE_TMPDIR/t.torrent" \
+	    "$BATS_TEST_TMPDIR/out" "$port"
+	echo "127.0.0.1 $port" >"$BATS_TEST_TMPDIR/peers"
+	seed_start -n -P "$BATS_TEST_TMPDIR/peers" \
+	    "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	wait_for 60 test -e "$TR_DONE"
+	same_data "$BATS_TEST_TMPDIR/out" noempty
+}
+
+@test "bt-fetch-piece and bt-assemble download from bt-seed" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	echo "127.0.0.1 $SEED_PORT" >"$BATS_TEST_TMPDIR/peers"
+	run -0 bash -o pipefail -c 'bt-fetch-piece -a -t "$1" -p "$2" |
+	    bt-assemble -C "$3"' _ "$BATS_FILE_TMPDIR/t.torrent" \
+	    "$BATS_TEST_TMPDIR/peers" "$BATS_TEST_TMPDIR/out"
+	same_data "$BATS_TEST_TMPDIR/out"
+}
+
+# opentracker with t.torrent whitelisted; TT is the same torrent (same
+# info hash) announcing to it.
+tracked_torrent() {
+	info_hash_of "$BATS_FILE_TMPDIR/t.torrent" >"$BATS_TEST_TMPDIR/wl"
+	opentracker_start "$BATS_TEST_TMPDIR/wl"
+	TT=$BATS_TEST_TMPDIR/tt.torrent
+	mktorrent -l 16 -a "$OT_ANNOUNCE" -o "$TT" \
+	    "$BATS_FILE_TMPDIR/data/multi" >/dev/null
+	assert_equal "$(info_hash_of "$TT")" "$(cat "$BATS_TEST_TMPDIR/wl")"
+}
+
+@test "through opentracker: libtorrent and aria2c find bt-seed and download" {
+	local port
+	tracked_torrent
+	seed_start "$TT" "$BATS_FILE_TMPDIR/data"
+	wait_for 10 grep -q "announce started: " "$SEED_LOG"
+	port=$(free_port)
+	leech_aria2 "$TT" "$BATS_TEST_TMPDIR/aria" "$port" tracker
+	run -0 leech_lt "$TT" "$BATS_TEST_TMPDIR/lt"
+	assert_output "done 1"
+	same_data "$BATS_TEST_TMPDIR/lt"
+	run -0 timeout 60 tail --pid="$LEECH_PID" -f /dev/null
+	same_data "$BATS_TEST_TMPDIR/aria"
+	run grep -c "^bt-seed: $OT_ANNOUNCE: announce started: [0-9]* peers, interval [0-9]* s$" "$SEED_LOG"
+	assert_output 1
+}
+
+tracker_lists_leecher() {
+	bt-announce -s "$TT" 2>/dev/null | grep -aq '10:incompletei1e'
+}
+
+@test "through opentracker: bt-seed connects to the Transmission the tracker lists" {
+	local port
+	tracked_torrent
+	port=$(free_port)
+	leech_transmission "$TT" "$BATS_TEST_TMPDIR/out" "$port"
+	# Transmission announces first, so the seeder's answer lists it.
+	wait_for 20 tracker_lists_leecher
+	seed_start "$TT" "$BATS_FILE_TMPDIR/data"
+	wait_for 60 test -e "$TR_DONE"
+	same_data "$BATS_TEST_TMPDIR/out" noempty
+	run grep -c "^bt-seed: 127.0.0.1 $port: connected (out)$" "$SEED_LOG"
+	assert_output 1
+}
+
+@test "20 libtorrent leechers at once all finish" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leech_lt -n 20 "$BATS_FILE_TMPDIR/t.torrent" \
+	    "$BATS_TEST_TMPDIR/out" "$SEED_PORT"
+	assert_output "done 20"
+	for i in $(seq 1 20); do
+		same_data "$BATS_TEST_TMPDIR/out/$i"
+	done
+	seed_stop
+	run grep -c ': connected (in)$' "$SEED_LOG"
+	assert_output 20
+}
+
+@test "SIGTERM announces stopped, then exits 0" {
+	hostile_start ok
+	seed_start -T "http://127.0.0.1:$HT_PORT/announce" \
+	    "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	wait_for 10 grep -q 'event=started' "$HT_LOG"
+	seed_stop
+	assert_equal "$SEED_STATUS" 0
+	run grep -c "^GET /announce?.*event=stopped" "$HT_LOG"
+	assert_output 1
+	run grep -cE "^GET /announce\?(.*&)?port=$SEED_PORT[& ]" "$HT_LOG"
+	assert_output 2
+}
+
+@test "SIGINT announces stopped over UDP too" {
+	hostile_start ok
+	seed_start -T "udp://127.0.0.1:$HT_PORT" \
+	    "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	wait_for 10 grep -q '^udp announce .* event=2 ' "$HT_LOG"
+	kill -INT "$SEED_PID"
+	wait_for 10 grep -q '^udp announce .* event=3 ' "$HT_LOG"
+	run grep -c "^udp announce .* uploaded=0 event=3 .* port=$SEED_PORT$" "$HT_LOG"
+	assert_output 1
+}
+
+leecher() {
+	"$BT_TOOLS/hostile-leecher" -t 20 "$1" "${2:-$BATS_FILE_TMPDIR/t.torrent}" \
+	    127.0.0.1 "$SEED_PORT"
+}
+
+@test "the bitfield lists every piece of complete data" {
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$BATS_FILE_TMPDIR/pdata"
+	run -0 leecher bitfield "$BATS_FILE_TMPDIR/p.torrent"
+	assert_output $'handshake\nbitfield 1111111'
+}
+
+@test "partial data: only good pieces are in the bitfield" {
+	local d=$BATS_TEST_TMPDIR/pdata
+	cp -r "$BATS_FILE_TMPDIR/pdata" "$d"
+	# Piece 1 corrupt, b.bin (pieces 4-6) gone.
+	printf 'X' | dd of="$d/part/a.bin" bs=1 seek=70000 conv=notrunc \
+	    status=none
+	rm "$d/part/b.bin"
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$d"
+	run -0 leecher bitfield "$BATS_FILE_TMPDIR/p.torrent"
+	assert_output $'handshake\nbitfield 1011000'
+	run grep -c '^bt-seed: 3 of 7 pieces to serve$' "$SEED_LOG"
+	assert_output 1
+}
+
+@test "no data at all: no bitfield is sent" {
+	mkdir "$BATS_TEST_TMPDIR/empty"
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$BATS_TEST_TMPDIR/empty"
+	run -0 leecher bitfield "$BATS_FILE_TMPDIR/p.torrent"
+	assert_output $'handshake\nbitfield none'
+}
+
+@test "--no-verify: a corrupt piece is found at its first read and never sent" {
+	local d=$BATS_TEST_TMPDIR/pdata
+	cp -r "$BATS_FILE_TMPDIR/pdata" "$d"
+	printf 'X' | dd of="$d/part/a.bin" bs=1 seek=10 conv=notrunc \
+	    status=none
+	seed_start -n --no-verify "$BATS_FILE_TMPDIR/p.torrent" "$d"
+	run -0 leecher bitfield "$BATS_FILE_TMPDIR/p.torrent"
+	assert_output $'handshake\nbitfield 1111111'
+	run -1 "$BT_TOOLS/hostile-leecher" -t 3 get \
+	    "$BATS_FILE_TMPDIR/p.torrent" 127.0.0.1 "$SEED_PORT"
+	assert_output $'handshake\nunchoked\nstill open after 3 s'
+	run grep -c '^bt-seed: piece 0: SHA-1 mismatch: no longer served$' \
+	    "$SEED_LOG"
+	assert_output 1
+	# A new peer no longer sees it.
+	run -0 leecher bitfield "$BATS_FILE_TMPDIR/p.torrent"
+	assert_output $'handshake\nbitfield 0111111'
+}
+
+@test "a good piece is served intact" {
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$BATS_FILE_TMPDIR/pdata"
+	run -0 leecher get "$BATS_FILE_TMPDIR/p.torrent"
+	assert_output $'handshake\nunchoked\npiece 0 good'
+}
+
+@test "a request for a piece past the last is cut off" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leecher range
+	assert_output $'handshake\nunchoked\nclosed by peer'
+	run grep -c ': dropped: request for piece 65 of 65 (0 bytes sent)$' "$SEED_LOG"
+	assert_output 1
+}
+
+@test "a request over 16 KiB is cut off" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leecher oversize
+	assert_output $'handshake\nunchoked\nclosed by peer'
+	run grep -c ': dropped: request of 32768 bytes at 0 in piece 0 of 65536 bytes (0 bytes sent)$' "$SEED_LOG"
+	assert_output 1
+}
+
+@test "a request past the end of the piece is cut off" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leecher beyond
+	assert_output $'handshake\nunchoked\nclosed by peer'
+	run grep -c ': dropped: request of 2 bytes at 65535 in piece 0 of 65536 bytes (0 bytes sent)$' "$SEED_LOG"
+	assert_output 1
+}
+
+@test "a request flood is cut off" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leecher flood
+	assert_output $'handshake\nunchoked\nclosed by peer'
+	run grep -c ': dropped: request flood: 64 past a full queue of 2000 ' "$SEED_LOG"
+	assert_output 1
+}
+
+@test "requests while choked are cut off" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leecher choked
+	assert_output $'handshake\nclosed by peer'
+	run grep -c ': dropped: 2001 requests while choked (0 bytes sent)$' "$SEED_LOG"
+	assert_output 1
+}
+
+@test "an idle peer is dropped after --idle" {
+	seed_start -n -i 1 "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leecher idle
+	assert_output $'handshake\nclosed by peer'
+	run grep -c ': dropped: idle for 1 s (0 bytes sent)$' "$SEED_LOG"
+	assert_output 1
+}
+
+@test "hostile leechers are cut off while libtorrent keeps downloading" {
+	local m
+	seed_start -n -r 2M "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	leech_lt "$BATS_FILE_TMPDIR/t.torrent" "$BATS_TEST_TMPDIR/out" \
+	    "$SEED_PORT" >"$BATS_TEST_TMPDIR/lt.out" 3>&- &
+	LEECHER_PIDS+=("$!")
+	for m in range oversize flood choked; do
+		run -0 leecher "$m"
+		assert_line "closed by peer"
+	done
+	wait_for 60 grep -q '^done 1$' "$BATS_TEST_TMPDIR/lt.out"
+	same_data "$BATS_TEST_TMPDIR/out"
+	run grep -cE ': dropped: (request|[0-9]+ requests while choked)' \
+	    "$SEED_LOG"
+	assert_output 4
+}
+
+@test "over the connection limit of a low ulimit -n, connections are closed at once" {
+	SEED_LOG=$BATS_TEST_TMPDIR/seed.log
+	# 24 descriptors: 6 for data files, 16 spare, 2 peers.
+	(ulimit -n 24 && exec bt-seed -v -n -b 127.0.0.1 -p 0 \
+	    "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data") \
+	    2>"$SEED_LOG" 3>&- &
+	SEED_PID=$!
+	wait_for 20 grep -q 'pieces to serve$' "$SEED_LOG"
+	SEED_PORT=$(sed -n 's/^bt-seed: listening on .* port \([0-9]*\)$/\1/p' \
+	    "$SEED_LOG")
+	"$BT_TOOLS/hostile-leecher" -t 20 idle "$BATS_FILE_TMPDIR/t.torrent" \
+	    127.0.0.1 "$SEED_PORT" >/dev/null 3>&- &
+	LEECHER_PIDS+=("$!")
+	"$BT_TOOLS/hostile-leecher" -t 20 idle "$BATS_FILE_TMPDIR/t.torrent" \
+	    127.0.0.1 "$SEED_PORT" >/dev/null 3>&- &
+	LEECHER_PIDS+=("$!")
+	wait_for 10 test "$(grep -c 'connected (in)' "$SEED_LOG")" = 2
+	run "$BT_TOOLS/hostile-leecher" -t 5 bitfield \
+	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT"
+	assert_output "closed by peer"
+	run grep -c '^bt-seed: connection refused: 2 peers already$' "$SEED_LOG"
+	assert_output 1
+}
+
+@test "serves over IPv6 when bound to ::1" {
+	SEED_LOG=$BATS_TEST_TMPDIR/seed.log
+	bt-seed -v -n -b ::1 -p 0 "$BATS_FILE_TMPDIR/p.torrent" \
+	    "$BATS_FILE_TMPDIR/pdata" 2>"$SEED_LOG" 3>&- &
+	SEED_PID=$!
+	wait_for 20 grep -q 'pieces to serve$' "$SEED_LOG"
+	SEED_PORT=$(sed -n 's/^bt-seed: listening on ::1 port \([0-9]*\)$/\1/p' \
+	    "$SEED_LOG")
+	run -0 "$BT_TOOLS/hostile-leecher" get "$BATS_FILE_TMPDIR/p.torrent" \
+	    ::1 "$SEED_PORT"
+	assert_output $'handshake\nunchoked\npiece 0 good'
+}
