@@ -74,6 +74,13 @@ same_data() {
 	    "usage: bt-seed [-jnqvV] [-b address] [-e seconds] [-i seconds] [-P peers]"
 }
 
+@test "a rate that is not a number is a usage error" {
+	run -64 --separate-stderr bt-seed -r 5X "$BATS_FILE_TMPDIR/t.torrent" \
+	    "$BATS_FILE_TMPDIR/data"
+	assert_regex "$stderr" "^bt-seed: --rate: "
+	assert_equal "${#stderr_lines[@]}" 1
+}
+
 @test "a missing torrent is status 66" {
 	run -66 --separate-stderr bt-seed -n "$BATS_TEST_TMPDIR/no.torrent" \
 	    "$BATS_FILE_TMPDIR/data"
