@@ -42,6 +42,7 @@
 static const char *mode;
 static struct bt_torrent t;
 static int data_fd;
+static uint8_t *bf;		/* our bitfield (global: still reachable at exit) */
 
 static void die(const char *) __attribute__((noreturn));
 
@@ -125,7 +126,7 @@ send_block(int fd, uint32_t index, uint32_t begin, uint32_t len)
 static void
 serve(int fd)
 {
-	uint8_t hs[BT_WIRE_HANDSHAKE_LEN], id[20], m[80], *bf;
+	uint8_t hs[BT_WIRE_HANDSHAKE_LEN], id[20], m[80];
 	size_t nbf = (t.npieces + 7) / 8;
 	uint32_t len, i, served = 0;
 
