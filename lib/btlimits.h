@@ -191,10 +191,12 @@
 #define BT_CREATE_TARGET_PIECES	2048
 #define BT_CREATE_MAX_AUTO_PIECE	(16L * 1024 * 1024)
 /*
- * Bytes read at once by each hashing thread: large sequential reads,
- * where the gain levels off (1-4 MiB); it bounds memory per thread.
+ * Bytes bt-create reads at once, and hands to a hashing thread: large
+ * enough for sequential reads (the gain levels off from 1 MiB), small
+ * enough that hashers get work often and memory stays near this much a
+ * thread. Pieces larger than this are read in slices of it.
  */
-#define BT_CREATE_BUF		(4L * 1024 * 1024)
+#define BT_CREATE_BUF		(1L * 1024 * 1024)
 /* Hashing threads of bt-create: one a core, at most this many. */
 #define BT_CREATE_MAX_THREADS	16
 

@@ -375,9 +375,10 @@ bt_create_npieces(const struct bt_create *c, int64_t plen, uint32_t *n,
 
 /*
  * Hashing. The pieces are cut into chunks of whole pieces of about
- * BT_CREATE_BUF bytes (one piece when pieces are larger); threads take
- * chunks in order, each reading its chunk with pread(2) through its own
- * descriptors, so reading is spread over the cores as well as hashing.
+ * BT_CREATE_BUF bytes (one piece when pieces are larger). Up to that
+ * size one thread reads and the others hash (hash_pipeline); larger
+ * pieces are taken in order by threads that each read their own with
+ * pread(2) and hash as they read (hash_worker).
  */
 struct hjob {
 	const struct bt_create *c;
@@ -494,31 +495,52 @@ reader_read(struct reader *r, int64_t off, uint8_t *dst, size_t len,
 	return 0;
 }
 
+/* Pieces [*p0, *p1) and bytes [*start, *end) of chunk k. */
+static void
+chunk_range(const struct hjob *j, uint32_t k, uint32_t *p0, uint32_t *p1,
+    int64_t *start, int64_t *end)
+{
+	*p0 = k * j->per;
+	*p1 = *p0 + j->per;
+	if (*p1 > j->npieces)
+		*p1 = j->npieces;
+	*start = (int64_t)*p0 * j->plen;
+	*end = (int64_t)*p1 * j->plen;
+	if (*end > j->c->total)
+		*end = j->c->total;
+}
+
+/* Hash the whole pieces of chunk k, whose bytes are in buf. */
+static void
+hash_pieces(struct hjob *j, const uint8_t *buf, uint32_t k)
+{
+	uint32_t p0, p1, i;
+	int64_t start, end;
+
+	chunk_range(j, k, &p0, &p1, &start, &end);
+	for (i = p0; i < p1; i++) {
+		int64_t o = (int64_t)(i - p0) * j->plen;
+		int64_t n = end - start - o;
+
+		if (n > j->plen)
+			n = j->plen;
+		bt_sha1(buf + o, (size_t)n, j->out + (size_t)i * BT_SHA1_LEN);
+	}
+}
+
 static int
 hash_chunk(struct hjob *j, struct reader *r, uint8_t *buf, uint32_t k,
     struct bt_err *e)
 {
-	const struct bt_create *c = j->c;
-	uint32_t p0 = k * j->per, p1 = p0 + j->per, i;
-	int64_t start = (int64_t)p0 * j->plen, end, off;
+	uint32_t p0, p1;
+	int64_t start, end, off;
 	struct bt_sha1 s;
 
-	if (p1 > j->npieces)
-		p1 = j->npieces;
-	end = (int64_t)p1 * j->plen;
-	if (end > c->total)
-		end = c->total;
+	chunk_range(j, k, &p0, &p1, &start, &end);
 	if (j->plen <= BT_CREATE_BUF) {
 		if (reader_read(r, start, buf, (size_t)(end - start), e) < 0)
 			return -1;
-		for (i = p0; i < p1; i++) {
-			int64_t o = (int64_t)(i - p0) * j->plen;
-			int64_t n = end - start - o;
-
-			if (n > j->plen)
-				n = j->plen;
-			bt_sha1(buf + o, (size_t)n, j->out + (size_t)i * 20);
-		}
+		hash_pieces(j, buf, k);
 		return 0;
 	}
 	/* A piece larger than the buffer: hashed as it is read. */
@@ -529,12 +551,12 @@ hash_chunk(struct hjob *j, struct reader *r, uint8_t *buf, uint32_t k,
 		    (size_t)BT_CREATE_BUF;
 
 		if (reader_read(r, off, buf, n, e) < 0) {
-			bt_sha1_final(&s, j->out + (size_t)p0 * 20);
+			bt_sha1_final(&s, j->out + (size_t)p0 * BT_SHA1_LEN);
 			return -1;
 		}
 		bt_sha1_update(&s, buf, n);
 	}
-	bt_sha1_final(&s, j->out + (size_t)p0 * 20);
+	bt_sha1_final(&s, j->out + (size_t)p0 * BT_SHA1_LEN);
 	return 0;
 }
 
@@ -585,6 +607,133 @@ hash_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * Pieces up to BT_CREATE_BUF (the usual case): mktorrent's shape. The
+ * calling thread reads the chunks in order, one sequential stream, into
+ * a few buffers; the hashing threads take them as they come. Reading
+ * overlaps hashing, and a hasher that waits for data sleeps.
+ */
+struct pipe {
+	struct hjob *j;
+	pthread_mutex_t mu;
+	pthread_cond_t filled, freed;
+	int nbuf;
+	uint8_t *buf[BT_CREATE_MAX_THREADS + 1];
+	uint32_t chunk[BT_CREATE_MAX_THREADS + 1];
+	int fifo[BT_CREATE_MAX_THREADS + 1], head, nfilled;
+	int freel[BT_CREATE_MAX_THREADS + 1], nfree;
+	int done;		/* nothing more will be filled */
+};
+
+static void *
+pipe_hasher(void *arg)
+{
+	struct pipe *p = arg;
+	int b;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (p->nfilled == 0 && !p->done)
+			pthread_cond_wait(&p->filled, &p->mu);
+		if (p->nfilled == 0) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		b = p->fifo[p->head];
+		p->head = (p->head + 1) % p->nbuf;
+		p->nfilled--;
+		pthread_mutex_unlock(&p->mu);
+		hash_pieces(p->j, p->buf[b], p->chunk[b]);
+		pthread_mutex_lock(&p->mu);
+		p->freel[p->nfree++] = b;
+		pthread_cond_signal(&p->freed);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+static int
+hash_pipeline(struct hjob *j, int nthreads, struct bt_err *e)
+{
+	pthread_t tid[BT_CREATE_MAX_THREADS];
+	size_t bufsz = (size_t)j->plen * j->per;
+	struct reader r;
+	struct pipe p;
+	uint32_t k;
+	int i, b, started = 0, rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	memset(&r, 0, sizeof(r));
+	p.j = j;
+	/* One buffer a hasher, and one that the reader fills meanwhile. */
+	p.nbuf = nthreads + 1;
+	r.c = j->c;
+	r.fd = -1;
+	if ((r.path = malloc(strlen(j->c->root) + BT_MAX_PATH_BYTES + 2))
+	    == NULL)
+		return OOM();
+	for (i = 0; i < p.nbuf; i++) {
+		if ((p.buf[i] = malloc(bufsz)) == NULL) {
+			rc = OOM();
+			goto out;
+		}
+		p.freel[p.nfree++] = i;
+	}
+	if (pthread_mutex_init(&p.mu, NULL) != 0 ||
+	    pthread_cond_init(&p.filled, NULL) != 0 ||
+	    pthread_cond_init(&p.freed, NULL) != 0) {
+		rc = bt_errf(e, BT_EX_SOFTWARE, -1, "pthread_mutex_init");
+		goto out;
+	}
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&tid[i], NULL, pipe_hasher, &p) != 0)
+			break;
+		started++;
+	}
+	for (k = 0; k < j->nchunks && started > 0; k++) {
+		uint32_t p0, p1;
+		int64_t start, end;
+
+		pthread_mutex_lock(&p.mu);
+		while (p.nfree == 0)
+			pthread_cond_wait(&p.freed, &p.mu);
+		b = p.freel[--p.nfree];
+		pthread_mutex_unlock(&p.mu);
+		chunk_range(j, k, &p0, &p1, &start, &end);
+		if (reader_read(&r, start, p.buf[b], (size_t)(end - start),
+		    e) < 0) {
+			rc = -1;
+			break;
+		}
+		pthread_mutex_lock(&p.mu);
+		p.chunk[b] = k;
+		p.fifo[(p.head + p.nfilled) % p.nbuf] = b;
+		p.nfilled++;
+		pthread_cond_signal(&p.filled);
+		pthread_mutex_unlock(&p.mu);
+	}
+	pthread_mutex_lock(&p.mu);
+	p.done = 1;
+	pthread_cond_broadcast(&p.filled);
+	pthread_mutex_unlock(&p.mu);
+	for (i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	if (started == 0) {
+		/* No thread at all: hash here, one chunk after another. */
+		for (k = 0; k < j->nchunks && rc == 0; k++)
+			rc = hash_chunk(j, &r, p.buf[0], k, e);
+	}
+	pthread_cond_destroy(&p.freed);
+	pthread_cond_destroy(&p.filled);
+	pthread_mutex_destroy(&p.mu);
+out:
+	for (i = 0; i < p.nbuf; i++)
+		free(p.buf[i]);
+	if (r.fd >= 0)
+		close(r.fd);
+	free(r.path);
+	return rc;
+}
+
 int
 bt_create_hash(const struct bt_create *c, int64_t plen, int nthreads,
     uint8_t *out, struct bt_err *e)
@@ -610,6 +759,13 @@ bt_create_hash(const struct bt_create *c, int64_t plen, int nthreads,
 		nthreads = BT_CREATE_MAX_THREADS;
 	if ((uint32_t)nthreads > j.nchunks)
 		nthreads = (int)j.nchunks;
+	if (nthreads < 1)
+		nthreads = 1;
+	if (plen <= BT_CREATE_BUF) {
+		pthread_mutex_destroy(&j.mu);
+		return hash_pipeline(&j, nthreads, e);
+	}
+	/* Pieces larger than the buffer: each thread reads its own. */
 	for (i = 1; i < nthreads; i++) {
 		if (pthread_create(&tid[i], NULL, hash_worker, &j) != 0)
 			break;

@@ -74,10 +74,11 @@ int bt_create_npieces(const struct bt_create *c, int64_t plen,
     uint32_t *n, struct bt_err *e);
 
 /*
- * Hash every piece of c into out (npieces * 20 bytes), with nthreads
- * threads (at least 1) reading large blocks. Memory: about
- * BT_CREATE_BUF bytes a thread. Errors: BT_EX_IOERR naming the file that
- * could not be opened or read, or that changed size meanwhile.
+ * Hash every piece of c into out (npieces * 20 bytes) with nthreads
+ * hashing threads (at least 1) and, for pieces up to BT_CREATE_BUF, one
+ * more that reads. Memory: about BT_CREATE_BUF bytes a thread. Errors:
+ * BT_EX_IOERR naming the file that could not be opened or read, or that
+ * changed meanwhile; the first in data order when several fail.
  */
 int bt_create_hash(const struct bt_create *c, int64_t plen, int nthreads,
     uint8_t *out, struct bt_err *e);
