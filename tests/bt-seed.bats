@@ -373,6 +373,11 @@ leecher() {
 	assert_output 4
 }
 
+# True once the seeder's log shows $1 peers connected in.
+connected_in() {
+	[ "$(grep -c ': connected (in)$' "$SEED_LOG")" = "$1" ]
+}
+
 @test "over the connection limit of a low ulimit -n, connections are closed at once" {
 	SEED_LOG=$BATS_TEST_TMPDIR/seed.log
 	# 24 descriptors: 6 for data files, 16 spare, 2 peers.
@@ -389,7 +394,7 @@ leecher() {
 	"$BT_TOOLS/hostile-leecher" -t 20 idle "$BATS_FILE_TMPDIR/t.torrent" \
 	    127.0.0.1 "$SEED_PORT" >/dev/null 3>&- &
 	LEECHER_PIDS+=("$!")
-	wait_for 10 test "$(grep -c 'connected (in)' "$SEED_LOG")" = 2
+	wait_for 10 connected_in 2
 	run "$BT_TOOLS/hostile-leecher" -t 5 bitfield \
 	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT"
 	assert_output "closed by peer"

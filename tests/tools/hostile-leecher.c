@@ -312,6 +312,8 @@ main(int argc, char *argv[])
 		bt_sha1(piece, (size_t)size, md);
 		printf("piece 0 %s\n", memcmp(md, bt_piece_hash(&t, 0),
 		    BT_SHA1_LEN) == 0 ? "good" : "bad");
+		free(piece);
+		bt_torrent_free(&t);
 		return 0;
 	} else {
 		fprintf(stderr, "hostile-leecher: unknown mode %s\n", mode);
