@@ -14,18 +14,21 @@
  *
  * Checks: every piece handed over is wanted, handed over once, in order
  * when sequential, of the right size and its SHA-1 right; a run without
- * error delivered every wanted piece; a failed run says no usable peer
+ * error delivered every wanted piece; a run that received every wanted
+ * block, none of them bad, succeeds; a failed run says no usable peer
  * was left (never a timeout: the peer always hangs up).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bencode.h"
@@ -47,13 +50,16 @@ static sem_t go, done;
 
 /*
  * In the input, MARK makes the peer pause: it reads what the engine has
- * sent and waits up to MARK_WAIT_MS for more (its requests after an
- * unchoke) before it goes on, so that blocks can answer requests. A
- * length prefix of 0xffffffff is over BT_WIRE_MAX_MSG anyway.
+ * sent and waits up to MARK_WAIT_MS for a new request message (what the
+ * engine sends after an unchoke) before it goes on, so that blocks can
+ * answer requests. A length prefix of 0xffffffff is over BT_WIRE_MAX_MSG
+ * anyway, so no message is lost to it.
  */
 #define MARK		"\xff\xff\xff\xff"
 #define MARKLEN		4
-#define MARK_WAIT_MS	20
+#define MARK_WAIT_MS	100
+/* Pauses honoured per run (later marks are sent as they are): fast runs. */
+#define MARK_MAX	3
 
 struct serve {
 	const uint8_t *p;
@@ -85,17 +91,76 @@ send_all(int fd, const uint8_t *p, size_t n)
 	}
 }
 
-/* Read what the engine sent, waiting up to ms for something new. */
+/* What the engine has sent us, parsed far enough to count requests. */
+struct engine_out {
+	size_t hs_left;		/* bytes of its handshake still to come */
+	uint8_t hdr[5];		/* length prefix and id */
+	size_t hlen;
+	uint32_t body_left;	/* payload bytes to skip */
+	unsigned nreq;		/* request messages seen */
+	int eof;
+};
+
 static void
-take(int fd, int ms)
+engine_feed(struct engine_out *o, const uint8_t *p, size_t n)
+{
+	for (; n > 0; p++, n--) {
+		if (o->hs_left > 0) {
+			o->hs_left--;
+			continue;
+		}
+		if (o->body_left > 0) {
+			o->body_left--;
+			continue;
+		}
+		o->hdr[o->hlen++] = *p;
+		if (o->hlen == 4 && bt_get32(o->hdr) == 0)
+			o->hlen = 0;		/* keep-alive */
+		else if (o->hlen == 5) {
+			if (o->hdr[4] == BT_MSG_REQUEST)
+				o->nreq++;
+			o->body_left = bt_get32(o->hdr) - 1;
+			o->hlen = 0;
+		}
+	}
+}
+
+/*
+ * Read what the engine sent; with ms > 0, wait up to ms for a request
+ * message newer than those seen so far (or the engine's hang-up).
+ */
+static void
+take(int fd, struct engine_out *o, int ms)
 {
 	struct pollfd pf = { .fd = fd, .events = POLLIN };
-	char buf[4096];
+	struct timespec t0, t;
+	unsigned had = o->nreq;
+	uint8_t buf[4096];
+	ssize_t r;
+	int left = ms;
 
-	while (poll(&pf, 1, ms) == 1 && (pf.revents & POLLIN)) {
-		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!o->eof) {
+		if (poll(&pf, 1, left) != 1)
 			return;
-		ms = 0;
+		if ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) <= 0) {
+			o->eof = r == 0 || (errno != EAGAIN && errno != EINTR);
+			if (!o->eof)
+				continue;
+			return;
+		}
+		engine_feed(o, buf, (size_t)r);
+		if (ms > 0 && o->nreq > had)
+			ms = 0;
+		if (ms == 0)
+			left = 0;
+		else {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			left = ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+			    (t.tv_nsec - t0.tv_nsec) / 1000000);
+			if (left <= 0)
+				return;
+		}
 	}
 }
 
@@ -105,22 +170,25 @@ serve_one(const struct serve *sv)
 {
 	struct pollfd pf = { .fd = lfd, .events = POLLIN };
 	struct timeval tv = { .tv_sec = 5 };
+	struct engine_out o = { .hs_left = BT_WIRE_HANDSHAKE_LEN };
 	const uint8_t *p = sv->p, *end = sv->p + sv->n, *m;
 	char buf[4096];
-	int fd;
+	int fd, nmark = 0, one = 1;
 
 	if (poll(&pf, 1, 5000) != 1)
 		return;
 	if ((fd = accept(lfd, NULL, NULL)) < 0)
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* Small writes go out at once. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (!sv->raw)
 		send_all(fd, hs, sizeof(hs));
-	while ((m = memmem(p, (size_t)(end - p), MARK, MARKLEN)) != NULL) {
+	while (nmark++ < MARK_MAX &&
+	    (m = memmem(p, (size_t)(end - p), MARK, MARKLEN)) != NULL) {
 		send_all(fd, p, (size_t)(m - p));
-		/* What is there now, then the answer to what we sent. */
-		take(fd, 0);
-		take(fd, MARK_WAIT_MS);
+		take(fd, &o, 0);
+		take(fd, &o, MARK_WAIT_MS);
 		p = m + MARKLEN;
 	}
 	send_all(fd, p, (size_t)(end - p));
@@ -141,6 +209,13 @@ serve(void *arg)
 		sem_post(&done);
 	}
 	return NULL;
+}
+
+static void
+on_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "wire: log %d: %s\n", level, msg);
 }
 
 static int
@@ -234,6 +309,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bt_swarm_conf c;
 	struct got g;
 	struct bt_err e;
+	struct timespec t0, t1;
+	struct bt_swarm_stats st;
+	uint64_t want_bytes;
 	int rc, i;
 
 	if (size < 1)
@@ -253,13 +331,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.timeout_ms = 8000;
 	c.on_piece = on_piece;
 	c.arg = &g;
-	sem_post(&go);
-	rc = bt_swarm_run(&c, &peer, 1, NULL, &e);
-	sem_wait(&done);
 	if (getenv("FUZZ_VERBOSE") != NULL)
-		fprintf(stderr, "wire: run %d (%s), pieces %d%d%d%d\n", rc,
+		c.on_log = on_log;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sem_post(&go);
+	rc = bt_swarm_run(&c, &peer, 1, &st, &e);
+	sem_wait(&done);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "wire: %ld ms: run %d (%s), pieces "
+		    "%d%d%d%d\n", (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000), rc,
 		    rc < 0 ? e.msg : "ok", g.seen[0], g.seen[1], g.seen[2],
 		    g.seen[3]);
+	want_bytes = g.want != NULL ? bt_piece_size(&tor, 1) +
+	    bt_piece_size(&tor, 3) : TOTAL;
+	/*
+	 * Every block of every wanted piece received once (the engine counts
+	 * only blocks it asked for, and only the first copy) and no piece
+	 * failed its SHA-1: every wanted piece is good and must be handed
+	 * over, however soon the peer hangs up after its last block.
+	 */
+	if (st.bytes == want_bytes && st.hashfails == 0)
+		FUZZ_ASSERT(rc == 0, "all %llu bytes received, none bad, yet "
+		    "the run failed: %s", (unsigned long long)want_bytes,
+		    e.msg);
 	if (rc == 0) {
 		for (i = 0; i < NPIECE; i++)
 			FUZZ_ASSERT(g.seen[i] || (g.want != NULL &&
