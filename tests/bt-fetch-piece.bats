@@ -281,9 +281,9 @@ piece() {
 	d=$BATS_FILE_TMPDIR
 	p1=$(quick_free_port) p2=$(quick_free_port) p3=$(quick_free_port)
 	# Slowed down, so that every one of them gets a share.
-	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
-	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
-	SEED_RATE=1000000 seed_aria2 "$d/p16k.torrent" "$d/single" "$p3"
+	SEED_RATE=2000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
+	SEED_RATE=2000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
+	SEED_RATE=2000000 seed_aria2 "$d/p16k.torrent" "$d/single" "$p3"
 	printf '127.0.0.1 %s\n' "$p1" "$p2" "$p3" >"$BATS_TEST_TMPDIR/peers"
 	bt-fetch-piece -v -t "$d/p16k.torrent" -a -p "$BATS_TEST_TMPDIR/peers" \
 	    2>"$BATS_TEST_TMPDIR/err" | bt-assemble -C "$BATS_TEST_TMPDIR/out"
@@ -295,9 +295,9 @@ piece() {
 @test "a seeder killed in the middle: the other one finishes the download" {
 	d=$BATS_FILE_TMPDIR
 	p1=$(quick_free_port) p2=$(quick_free_port)
-	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
+	SEED_RATE=2000000 seed_lt "$d/p16k.torrent" "$d/single" "$p1"
 	victim=$SEEDER_PID
-	SEED_RATE=1000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
+	SEED_RATE=2000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
 	printf '127.0.0.1 %s\n' "$p1" "$p2" |
 	    bt-fetch-piece -t "$d/p16k.torrent" -a >"$BATS_TEST_TMPDIR/s" &
 	fetch=$!
@@ -427,9 +427,11 @@ hostile_beside() {
 	# Its own seeder, slow enough for the download to outlast the snub.
 	SEED_RATE=1500000 seed_lt "$d/h.torrent" "$d/single" "$port"
 	printf '127.0.0.1 %s\n' "$HOSTILE_PORT" "$port" |
-	    bt-fetch-piece -vv --snub-timeout 1 -t "$d/h.torrent" -a \
-	    2>"$BATS_TEST_TMPDIR/err" | bt-assemble -C "$BATS_TEST_TMPDIR/out"
-	cmp "$d/single/h" "$BATS_TEST_TMPDIR/out/h"
+	    bt-fetch-piece -vv --snub-timeout 1 -t "$d/h.torrent" -i 0-127 \
+	    2>"$BATS_TEST_TMPDIR/err" >"$BATS_TEST_TMPDIR/s"
+	run stream_indices "$BATS_TEST_TMPDIR/s" "$d/h.torrent"
+	assert_equal "$(sort -n <<<"$output" | tr '\n' ' ')" "$(seq -s ' ' 0 127) "
+	bt-verify "$BATS_TEST_TMPDIR/s" >/dev/null
 	run grep -F "127.0.0.1 $HOSTILE_PORT: snubbed" "$BATS_TEST_TMPDIR/err"
 	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: snubbed: no block in 1000 ms"
 }
