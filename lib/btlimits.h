@@ -193,7 +193,7 @@
 /*
  * Bytes bt-create reads at once, and hands to a hashing thread: large
  * enough for sequential reads (the gain levels off from 1 MiB), small
- * enough that hashers get work often and memory stays near this much a
+ * enough that hashers get work often; bt-create holds two of them a
  * thread. Pieces larger than this are read in slices of it.
  */
 #define BT_CREATE_BUF		(1L * 1024 * 1024)

@@ -618,10 +618,10 @@ struct pipe {
 	pthread_mutex_t mu;
 	pthread_cond_t filled, freed;
 	int nbuf;
-	uint8_t *buf[BT_CREATE_MAX_THREADS + 1];
-	uint32_t chunk[BT_CREATE_MAX_THREADS + 1];
-	int fifo[BT_CREATE_MAX_THREADS + 1], head, nfilled;
-	int freel[BT_CREATE_MAX_THREADS + 1], nfree;
+	uint8_t *buf[2 * BT_CREATE_MAX_THREADS + 2];
+	uint32_t chunk[2 * BT_CREATE_MAX_THREADS + 2];
+	int fifo[2 * BT_CREATE_MAX_THREADS + 2], head, nfilled;
+	int freel[2 * BT_CREATE_MAX_THREADS + 2], nfree;
 	int done;		/* nothing more will be filled */
 };
 
@@ -664,8 +664,11 @@ hash_pipeline(struct hjob *j, int nthreads, struct bt_err *e)
 	memset(&p, 0, sizeof(p));
 	memset(&r, 0, sizeof(r));
 	p.j = j;
-	/* One buffer a hasher, and one that the reader fills meanwhile. */
-	p.nbuf = nthreads + 1;
+	/*
+	 * Two buffers a hasher, and two more for the reader: slack for
+	 * when one of them is kept off the CPU for a while.
+	 */
+	p.nbuf = 2 * nthreads + 2;
 	r.c = j->c;
 	r.fd = -1;
 	if ((r.path = malloc(strlen(j->c->root) + BT_MAX_PATH_BYTES + 2))

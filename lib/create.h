@@ -76,7 +76,7 @@ int bt_create_npieces(const struct bt_create *c, int64_t plen,
 /*
  * Hash every piece of c into out (npieces * 20 bytes) with nthreads
  * hashing threads (at least 1) and, for pieces up to BT_CREATE_BUF, one
- * more that reads. Memory: about BT_CREATE_BUF bytes a thread. Errors:
+ * more that reads. Memory: about 2 * BT_CREATE_BUF a thread. Errors:
  * BT_EX_IOERR naming the file that could not be opened or read, or that
  * changed meanwhile; the first in data order when several fail.
  */
