@@ -57,9 +57,9 @@ static sem_t go, done;
  */
 #define MARK		"\xff\xff\xff\xff"
 #define MARKLEN		4
-#define MARK_WAIT_MS	100
+#define MARK_WAIT_MS	25
 /* Pauses honoured per run (later marks are sent as they are): fast runs. */
-#define MARK_MAX	3
+#define MARK_MAX	2
 
 struct serve {
 	const uint8_t *p;
