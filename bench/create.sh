@@ -36,12 +36,13 @@ if [ "$hb" != "$hm" ]; then
 	exit 1
 fi
 
-# One run of "$@": "SECONDS KIB" (wall time, peak RSS of the command).
+# One run of "$@": "SECONDS KIB CPU" (wall time, peak RSS, user + system
+# seconds of the command).
 run1() {
 	rm -f out.torrent
-	/usr/bin/time -f '%e %M' -o "$tmp/t" "$@" >/dev/null 2>&1 ||
-	    { echo "fail 0"; return; }
-	cat "$tmp/t"
+	/usr/bin/time -f '%e %M %U %S' -o "$tmp/t" "$@" >/dev/null 2>&1 ||
+	    { echo "fail 0 0"; return; }
+	awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$tmp/t"
 }
 
 median() {
@@ -53,6 +54,7 @@ mktorrent -t 2 -l 18 -a $url -o out.torrent data
 bt-create -j 1 -l 256K -a $url -o out.torrent data
 mktorrent -t 1 -l 18 -a $url -o out.torrent data"
 
+load=$(cut -d' ' -f1 /proc/loadavg)
 i=0
 while [ "$i" -lt "$RUNS" ]; do
 	n=0
@@ -66,29 +68,36 @@ done
 row() {	# row N LABEL
 	s=$(cut -d' ' -f1 "$tmp/r.$1" | median)
 	k=$(cut -d' ' -f2 "$tmp/r.$1" | median)
+	c=$(cut -d' ' -f3 "$tmp/r.$1" | median)
 	rate=$(awk -v m="$SIZE_MIB" -v s="$s" 'BEGIN {
 	    if (s > 0) printf "%.0f", m / s; else print "-" }')
-	printf '| %s | %s | %s | %s |\n' "$2" "$s" "$rate" "$((k / 1024))"
+	printf '| %s | %s | %s | %s | %s |\n' "$2" "$s" "$rate" "$c" \
+	    "$((k / 1024))"
 }
 bt=$(cut -d' ' -f1 "$tmp/r.1" | median)
 mk=$(cut -d' ' -f1 "$tmp/r.2" | median)
+btc=$(cut -d' ' -f3 "$tmp/r.1" | median)
+mkc=$(cut -d' ' -f3 "$tmp/r.2" | median)
 
 echo "## bt-create: making a torrent"
 echo
 echo "$SIZE_MIB MiB in 8 files (two folders), 256 KiB pieces, in the page"
-echo "cache; median of $RUNS runs; $(nproc) cores; the same info hash."
+echo "cache; median of $RUNS runs; $(nproc) cores, load average $load"
+echo "before the runs; the same info hash. CPU seconds: user + system, all"
+echo "threads (on a busy machine the fairer figure)."
 echo
 echo '```'
 echo "bt-create -l 256K -a URL -o out.torrent data"
 echo "mktorrent -t 2 -l 18 -a URL -o out.torrent data"
 echo '```'
 echo
-echo "| command | seconds | MiB/s | peak RSS MiB |"
-echo "|---|---|---|---|"
+echo "| command | seconds | MiB/s | CPU seconds | peak RSS MiB |"
+echo "|---|---|---|---|---|"
 row 1 "bt-create (one thread a core)"
 row 2 "mktorrent -t 2"
 row 3 "bt-create -j 1"
 row 4 "mktorrent -t 1"
 echo
-awk -v a="$mk" -v b="$bt" 'BEGIN {
-    if (b > 0) printf "bt-create takes %.2f times the time of mktorrent -t 2 (below 1 is faster).\n", b / a }'
+awk -v a="$mk" -v b="$bt" -v c="$mkc" -v d="$btc" 'BEGIN {
+    if (a > 0 && c > 0)
+	printf "bt-create takes %.2f times the wall time and %.2f times the CPU time of mktorrent -t 2 (below 1 is better).\n", b / a, d / c }'
