@@ -1,13 +1,10 @@
 #!/bin/sh
 # make demo: a whole download on this machine, through the pipeline.
-# Makes a sample folder and its torrent, starts opentracker and a seeder on
-# 127.0.0.1, registers the seeder with the tracker, downloads with bt-get
-# (bt-announce | bt-peers | bt-fetch-piece | bt-assemble) into a fresh
-# folder, checks it with bt-verify, stops what it started by PID, and says
-# where the files are. Nothing leaves 127.0.0.1.
-#
-# The seeder is python3-libtorrent until bt-seed exists (see the seeding
-# issue); everything else is bt.
+# Makes a sample folder and its torrent with bt-create, starts opentracker
+# and bt-seed on 127.0.0.1, downloads with bt-get (bt-announce | bt-peers |
+# bt-fetch-piece | bt-assemble) into a fresh folder, checks it with
+# bt-verify, stops what it started by PID, and says where the files are.
+# Nothing leaves 127.0.0.1.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${BT_BIN:=$top/bin}"
@@ -46,8 +43,8 @@ head -c 48000000 /dev/urandom >"$work/seed/sample/data.bin"
 head -c 12345678 /dev/urandom >"$work/seed/sample/docs/more.bin"
 echo "bt demo, made $(date -u)" >"$work/seed/sample/docs/README.txt"
 tport=$(port)
-mktorrent -l 18 -a "http://127.0.0.1:$tport/announce" \
-    -o "$work/sample.torrent" "$work/seed/sample" >/dev/null
+bt-create -l 256K -a "http://127.0.0.1:$tport/announce" \
+    -o "$work/sample.torrent" "$work/seed/sample"
 bt-decode -i "$work/sample.torrent"
 
 # 2. opentracker (Debian's is whitelist-only), and a seeder.
@@ -62,14 +59,20 @@ opentracker -i 127.0.0.1 -p "$tport" -P "$tport" -d "$work/tracker" \
 pids="$pids $!"
 wait_port "$tport"
 sport=$(port)
-/usr/bin/python3 "$top/tests/tools/lt-seed.py" "$work/sample.torrent" \
-    "$work/seed" "$sport" 300 >"$work/seeder.log" 2>&1 &
+# bt-seed checks the data, announces itself to the tracker, and serves.
+bt-seed -q -b 127.0.0.1 -p "$sport" "$work/sample.torrent" "$work/seed" \
+    </dev/null 2>"$work/seeder.log" &
 pids="$pids $!"
 wait_port "$sport"
-echo "demo: opentracker on 127.0.0.1:$tport, seeder on 127.0.0.1:$sport"
-# The seeder does not announce itself: register it with bt-announce.
-bt-announce --port "$sport" --left 0 --event started \
-    "$work/sample.torrent" >/dev/null
+# Wait (at most 10 s) until the tracker counts the seeder: a scrape.
+i=0
+until [ "$(bt-announce --scrape "$work/sample.torrent" 2>/dev/null |
+    bt-decode | jq -r '.complete')" = 1 ]; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { echo "demo: the seeder did not announce" >&2; exit 1; }
+	sleep 0.1
+done
+echo "demo: opentracker on 127.0.0.1:$tport, bt-seed on 127.0.0.1:$sport"
 
 # 3. The download, through the pipeline, then a check.
 echo "demo: bt-get $work/sample.torrent $work/download"
