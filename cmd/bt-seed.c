@@ -122,16 +122,23 @@ read_peers(struct bt_peerlist *l, const char *path)
 		fclose(f);
 }
 
-/* Standard input is a peer list when it is a pipe or a file. */
+/*
+ * Standard input as a peer list: a file is read at once; a pipe or a
+ * socket is read by the engine as lines arrive (1), so that a producer
+ * that never ends does not keep us from serving. A terminal: not at all.
+ */
 static int
-stdin_has_peers(void)
+stdin_peers(struct bt_peerlist *l)
 {
 	struct stat sb;
 
 	if (isatty(0) || fstat(0, &sb) < 0)
 		return 0;
-	return S_ISFIFO(sb.st_mode) || S_ISREG(sb.st_mode) ||
-	    S_ISSOCK(sb.st_mode);
+	if (S_ISREG(sb.st_mode)) {
+		read_peers(l, "-");
+		return 0;
+	}
+	return S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode);
 }
 
 static void
@@ -287,10 +294,11 @@ main(int argc, char *argv[])
 		bt_die(BT_EX_NOINPUT, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
 		bt_die(BT_EX_NOINPUT, "%s: not a folder", dir);
-	if (peerpath != NULL)
+	o.peer_fd = -1;
+	if (peerpath != NULL && strcmp(peerpath, "-") != 0)
 		read_peers(&peers, peerpath);
-	else if (strcmp(tpath, "-") != 0 && stdin_has_peers())
-		read_peers(&peers, "-");
+	else if (strcmp(tpath, "-") != 0 && stdin_peers(&peers))
+		o.peer_fd = 0;
 	if (announce && nurls == 0)
 		trackers(&t, &urls, &nurls);
 	if (!announce)

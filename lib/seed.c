@@ -98,10 +98,15 @@ struct seed {
 	int need_fill;		/* a slot may have come free */
 	uint64_t rng;
 	struct bt_peerlist dialed;	/* every address we connected to */
+	int peer_fd;		/* o->peer_fd until its end, else -1 */
+	char line[256];		/* a partial line of it */
+	size_t linelen;
+	int longline;		/* skipping the rest of a long line */
+	unsigned lineno;
 };
 
 /* epoll tags for the non-peer descriptors. */
-static char tag_listen0, tag_listen1, tag_event;
+static char tag_listen0, tag_listen1, tag_event, tag_peers;
 
 static int64_t
 now_ms(void)
@@ -1101,6 +1106,63 @@ dial_found(struct seed *s)
 	bt_peerlist_free(&l);
 }
 
+static void
+peer_line(struct seed *s)
+{
+	struct bt_peer_addr a;
+	struct bt_err e;
+	char *l = s->line;
+
+	s->line[s->linelen] = '\0';
+	s->lineno++;
+	if (s->linelen > 0 && l[s->linelen - 1] == '\r')
+		l[--s->linelen] = '\0';
+	while (*l == ' ' || *l == '\t')
+		l++;
+	if (*l == '\0' || *l == '#')
+		return;
+	if (bt_peer_parse(l, &a, &e) < 0) {
+		bt_seed_logf(s->o, "peer list: line %u: %s", s->lineno, e.msg);
+		return;
+	}
+	dial(s, &a);
+}
+
+/* Peer list lines as they arrive on a pipe: each peer dialed at once. */
+static void
+read_peer_fd(struct seed *s)
+{
+	char buf[4096];
+	ssize_t r, i;
+
+	r = read(s->peer_fd, buf, sizeof(buf));
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		if (s->linelen > 0 && !s->longline)
+			peer_line(s);
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->peer_fd, NULL);
+		s->peer_fd = -1;
+		return;
+	}
+	for (i = 0; i < r; i++) {
+		if (buf[i] == '\n') {
+			if (!s->longline)
+				peer_line(s);
+			else
+				s->lineno++;
+			s->linelen = 0;
+			s->longline = 0;
+		} else if (s->linelen + 1 < sizeof(s->line))
+			s->line[s->linelen++] = buf[i];
+		else if (!s->longline) {
+			s->longline = 1;
+			bt_seed_logf(s->o, "peer list: line %u: over %zu "
+			    "bytes", s->lineno + 1, sizeof(s->line) - 1);
+		}
+	}
+}
+
 static int
 check_data(struct seed *s, const char *dir, struct bt_err *e)
 {
@@ -1211,6 +1273,11 @@ loop(struct seed *s)
 				dial_found(s);
 				continue;
 			}
+			if (ptr == &tag_peers) {
+				if (s->peer_fd >= 0)
+					read_peer_fd(s);
+				continue;
+			}
 			p = ptr;
 			if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
 			    EPOLLERR))
@@ -1289,7 +1356,7 @@ bt_seed_run(const struct bt_torrent *t, const char *dir,
 	s.t = t;
 	s.o = o;
 	s.st = st;
-	s.ep = s.spare = -1;
+	s.ep = s.spare = s.peer_fd = -1;
 	s.data.dirfd = -1;
 	s.ann.efd = -1;
 	st->npieces = t->npieces;
@@ -1334,6 +1401,20 @@ bt_seed_run(const struct bt_torrent *t, const char *dir,
 	if (o->dial != NULL)
 		for (i = 0; i < o->dial->n; i++)
 			dial(&s, &o->dial->peer[i]);
+	s.peer_fd = -1;
+	if (o->peer_fd >= 0) {
+		int fl = fcntl(o->peer_fd, F_GETFL);
+
+		ev.events = EPOLLIN;
+		ev.data.ptr = &tag_peers;
+		if (fl >= 0 &&
+		    fcntl(o->peer_fd, F_SETFL, fl | O_NONBLOCK) == 0 &&
+		    epoll_ctl(s.ep, EPOLL_CTL_ADD, o->peer_fd, &ev) == 0)
+			s.peer_fd = o->peer_fd;
+		else
+			bt_seed_logf(o, "peer list: cannot wait on it: %s",
+			    strerror(errno));
+	}
 	loop(&s);
 	for (i = 0; i < s.npeer; i++)
 		drop(s.peer[i], "stopping");

@@ -37,6 +37,12 @@ struct bt_seed_opts {
 	double tracker_timeout;	/* seconds (bt_tracker_opts) */
 	const char *torrent_path;	/* as given, for the tracker context */
 	const struct bt_peerlist *dial;	/* peers to connect to, or NULL */
+	/*
+	 * A pipe or socket carrying a peer list (bt(7)), read as it comes,
+	 * each peer dialed as its line arrives; -1 for none. Malformed
+	 * lines are logged and skipped.
+	 */
+	int peer_fd;
 	volatile sig_atomic_t *stop;	/* set by a signal handler */
 	/* One line for people (-v), without a newline; may be called from
 	   the announce thread. NULL: none. */

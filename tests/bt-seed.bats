@@ -148,6 +148,26 @@ same_data() {
 	assert_output 1
 }
 
+@test "a peer list on a pipe that stays open: each peer is dialed as its line comes" {
+	local port fifo=$BATS_TEST_TMPDIR/fifo
+	mkfifo "$fifo"
+	# Held open for writing: the pipe never ends during the test.
+	exec 5<>"$fifo"
+	SEED_STDIN=$fifo seed_start -n "$BATS_FILE_TMPDIR/t.torrent" \
+	    "$BATS_FILE_TMPDIR/data"
+	port=$(free_port)
+	leech_aria2 "$BATS_FILE_TMPDIR/t.torrent" "$BATS_TEST_TMPDIR/out" "$port"
+	wait_for 10 port_open "$port"
+	printf '# a comment\nnot a peer\n127.0.0.1 %s\n' "$port" >&5
+	run -0 timeout 60 tail --pid="$LEECH_PID" -f /dev/null
+	exec 5>&-
+	same_data "$BATS_TEST_TMPDIR/out"
+	run grep -c "^bt-seed: peer list: line 2: " "$SEED_LOG"
+	assert_output 1
+	run grep -c "^bt-seed: 127.0.0.1 $port: connected (out)$" "$SEED_LOG"
+	assert_output 1
+}
+
 @test "Transmission downloads, no tracker: bt-seed connects to it (-P)" {
 	local port
 	port=$(free_port)
