@@ -88,7 +88,7 @@ struct seed {
 	int ep;
 	int lfd[2];
 	int nl;
-	int spare;		/* a descriptor kept for EMFILE (see accept) */
+	int spare;		/* kept for EMFILE (see do_accept) */
 	struct peer **peer;
 	size_t npeer, maxconns;
 	int64_t now, start, next_rechoke, next_optimistic, next_tick;

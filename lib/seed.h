@@ -36,7 +36,7 @@ struct bt_seed_opts {
 	size_t ntrackers;
 	double tracker_timeout;	/* seconds (bt_tracker_opts) */
 	const char *torrent_path;	/* as given, for the tracker context */
-	const struct bt_peerlist *dial;	/* peers to connect to, or NULL */
+	const struct bt_peerlist *dial;	/* peers to dial, or NULL */
 	/*
 	 * A pipe or socket carrying a peer list (bt(7)), read as it comes,
 	 * each peer dialed as its line arrives; -1 for none. Malformed
@@ -54,7 +54,7 @@ struct bt_seed_stats {
 	uint16_t port;		/* the port listened on */
 	uint32_t npieces, have;	/* pieces served at the end */
 	uint32_t bad;		/* pieces found bad or missing */
-	uint64_t peers;		/* connections that completed a handshake */
+	uint64_t peers;		/* handshakes completed */
 	uint64_t served;	/* peers that got at least one block */
 	uint64_t blocks, uploaded;	/* blocks and their bytes sent */
 	uint64_t refused;	/* connections refused (limit, descriptors) */

@@ -10,10 +10,10 @@
  *			handshake is not a bitfield (or none comes in 2 s)
  *	range		interested; once unchoked, requests piece npieces
  *	oversize	interested; once unchoked, requests 32 KiB blocks
- *	beyond		interested; once unchoked, a block past the piece's end
+ *	beyond		once unchoked, a block past the piece's end
  *	flood		interested; once unchoked, requests 5000 blocks
  *			without reading the answers
- *	choked		never interested; requests 3000 blocks while choked
+ *	choked		never interested; 3000 requests while choked
  *	idle		says nothing after the handshake
  *	get		interested; downloads piece 0 and prints its SHA-1
  *			check ("piece 0 good" or "piece 0 bad")
