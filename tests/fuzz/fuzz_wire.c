@@ -17,6 +17,9 @@
  * error delivered every wanted piece; a run that received every wanted
  * block, none of them bad, succeeds; a failed run says no usable peer
  * was left (never a timeout: the peer always hangs up).
+ *
+ * FUZZ_VERBOSE=1 in the environment prints each run's outcome and the
+ * engine's log (build/fuzz/bin/fuzz_wire FILE replays one input).
  */
 #include <arpa/inet.h>
 #include <errno.h>
