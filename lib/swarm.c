@@ -290,6 +290,18 @@ piece_free_slot(struct swarm *s, struct piece *pc)
 	}
 }
 
+/* 1 while a piece is in the hasher's hands. */
+static int
+hashing(const struct swarm *s)
+{
+	unsigned k;
+
+	for (k = 0; k < s->nact; k++)
+		if (s->act[k].hashing)
+			return 1;
+	return 0;
+}
+
 static struct piece *
 piece_start(struct swarm *s, uint32_t i, int owner)
 {
@@ -1539,7 +1551,9 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 		}
 		if (s->st.done == s->st.wanted)
 			break;
-		if (s->nconn == 0 && s->next_try >= s->npeer) {
+		/* Pieces still in the hasher may yet complete the run. */
+		if (s->nconn == 0 && s->next_try >= s->npeer &&
+		    !hashing(s)) {
 			rc = bt_errf(e, BT_EX_UNAVAILABLE, -1,
 			    "%u of %u pieces missing: no usable peer left "
 			    "(%u tried)", s->st.wanted - s->st.done,
