@@ -42,17 +42,6 @@ randbytes(void *p, size_t n)
 	}
 }
 
-static long long
-num(const char *opt, const char *s, long long min, long long max)
-{
-	struct bt_err e;
-	long long v;
-
-	if (bt_strtonum(s, min, max, &v, &e) < 0)
-		bt_die(BT_EX_USAGE, "%s: %s", opt, e.msg);
-	return v;
-}
-
 static double
 seconds(const char *opt, const char *s)
 {
@@ -169,7 +158,7 @@ main(int argc, char *argv[])
 			all = 1;
 			break;
 		case 'd':
-			a.downloaded = num("--downloaded", optarg, 0,
+			a.downloaded = bt_optnum("--downloaded", optarg, 0,
 			    LLONG_MAX);
 			break;
 		case 'e':
@@ -179,17 +168,17 @@ main(int argc, char *argv[])
 			peer_id = optarg;
 			break;
 		case 'l':
-			left = num("--left", optarg, 0, LLONG_MAX);
+			left = bt_optnum("--left", optarg, 0, LLONG_MAX);
 			break;
 		case 'n':
-			a.numwant = (int32_t)num("--numwant", optarg, 0,
+			a.numwant = (int32_t)bt_optnum("--numwant", optarg, 0,
 			    BT_TRACKER_MAX_PEERS);
 			break;
 		case 'p':
-			a.port = (uint16_t)num("--port", optarg, 1, 65535);
+			a.port = (uint16_t)bt_optnum("--port", optarg, 1, 65535);
 			break;
 		case 'r':
-			o.retries = (int)num("--retries", optarg, 0,
+			o.retries = (int)bt_optnum("--retries", optarg, 0,
 			    BT_UDP_MAX_RETRIES);
 			break;
 		case 's':
@@ -202,7 +191,7 @@ main(int argc, char *argv[])
 			add(&given, optarg);
 			break;
 		case 'u':
-			a.uploaded = num("--uploaded", optarg, 0, LLONG_MAX);
+			a.uploaded = bt_optnum("--uploaded", optarg, 0, LLONG_MAX);
 			break;
 		default:
 			usage();

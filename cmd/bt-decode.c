@@ -407,17 +407,6 @@ info(const char *path, const char *ctx, int json, int strict)
 	return st;
 }
 
-/* getopt's own message would name argv[0] as typed: ours names bt_prog. */
-static void
-bad_option(char *argv[])
-{
-	if (optopt != 0)
-		bt_warnx("unknown option '-%c'", optopt);
-	else
-		bt_warnx("unknown option '%s'", argv[optind - 1]);
-	usage();
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -444,7 +433,7 @@ main(int argc, char *argv[])
 			sflag = 1;
 			break;
 		default:
-			bad_option(argv);
+			bt_bad_option(argv, usage);
 		}
 	}
 	argc -= optind;

@@ -84,17 +84,6 @@ encode(const char *path, const char *ctx)
 	return status;
 }
 
-/* getopt's own message would name argv[0] as typed: ours names bt_prog. */
-static void
-bad_option(char *argv[])
-{
-	if (optopt != 0)
-		bt_warnx("unknown option '-%c'", optopt);
-	else
-		bt_warnx("unknown option '%s'", argv[optind - 1]);
-	usage();
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -107,7 +96,7 @@ main(int argc, char *argv[])
 	bt_cli_init(argv[0]);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
-		bad_option(argv);
+		bt_bad_option(argv, usage);
 	argc -= optind;
 	argv += optind;
 	if (argc > 1)

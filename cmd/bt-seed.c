@@ -48,17 +48,6 @@ logline(void *arg, const char *line)
 	fprintf(stderr, "%s: %s\n", bt_prog, line);
 }
 
-static long long
-num(const char *opt, const char *s, long long min, long long max)
-{
-	struct bt_err e;
-	long long v;
-
-	if (bt_strtonum(s, min, max, &v, &e) < 0)
-		bt_die(BT_EX_USAGE, "%s: %s", opt, e.msg);
-	return v;
-}
-
 static double
 seconds(const char *opt, const char *s)
 {
@@ -97,7 +86,7 @@ rate(const char *s)
 	}
 	if (mult > 1)
 		buf[n - 1] = '\0';
-	v = num("--rate", buf, 1, LLONG_MAX / mult);
+	v = bt_optnum("--rate", buf, 1, LLONG_MAX / mult);
 	return (int64_t)(v * mult);
 }
 
@@ -248,7 +237,7 @@ main(int argc, char *argv[])
 			peerpath = optarg;
 			break;
 		case 'p':
-			o.port = (uint16_t)num("--port", optarg, 0, 65535);
+			o.port = (uint16_t)bt_optnum("--port", optarg, 0, 65535);
 			break;
 		case 'q':
 			quiet = 1;
@@ -257,7 +246,7 @@ main(int argc, char *argv[])
 			o.rate = rate(optarg);
 			break;
 		case 's':
-			o.slots = (int)num("--slots", optarg, 1,
+			o.slots = (int)bt_optnum("--slots", optarg, 1,
 			    BT_SEED_MAX_SLOTS);
 			break;
 		case 't':

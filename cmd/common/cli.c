@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 
 const char *bt_prog = "bt";
 
@@ -76,4 +78,25 @@ bt_fshut_stdout(int st)
 		return BT_EX_IOERR;
 	}
 	return st;
+}
+
+long long
+bt_optnum(const char *opt, const char *s, long long min, long long max)
+{
+	struct bt_err e;
+	long long v;
+
+	if (bt_strtonum(s, min, max, &v, &e) < 0)
+		bt_die(BT_EX_USAGE, "%s: %s", opt, e.msg);
+	return v;
+}
+
+void
+bt_bad_option(char *argv[], void (*usage)(void))
+{
+	if (optopt != 0)
+		bt_warnx("unknown option '-%c'", optopt);
+	else
+		bt_warnx("unknown option '%s'", argv[optind - 1]);
+	usage();
 }

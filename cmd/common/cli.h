@@ -20,6 +20,14 @@ void bt_die_err(const char *ctx, const struct bt_err *e)
     __attribute__((noreturn));
 void bt_die(int status, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
+/*
+ * The number an option takes, in [min, max]; otherwise "opt: reason" and
+ * exit 64.
+ */
+long long bt_optnum(const char *opt, const char *s, long long min,
+    long long max);
+/* Report an unknown option (naming bt_prog, not argv[0]), then usage(). */
+void bt_bad_option(char *argv[], void (*usage)(void));
 /* Flush stdout; on failure report it and return BT_EX_IOERR, else st. */
 int bt_fshut_stdout(int st);
 
