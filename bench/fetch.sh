@@ -4,6 +4,7 @@
 # and four downloaders taking all of it in turn:
 #
 #   bt       bt-fetch-piece -a, its piece stream piped to bt-assemble
+#   btget    the whole of bt-get, peers given (-p), which runs the above
 #   aria2    aria2c (no DHT, --file-allocation=none), peers from opentracker
 #   lt       bench/lt-get.py (python3-libtorrent), peers given directly
 #   ctorrent ctorrent bound to 127.0.0.2 (it drops peers with its own
@@ -15,6 +16,9 @@
 set -eu
 RUNS=${RUNS:-3}
 SIZE_MIB=${SIZE_MIB:-1024}
+# FILES=N (bench/fetch-files.sh sets 1000): a folder of N files of equal
+# size instead of one file.
+FILES=${FILES:-1}
 NSEED=4
 top=$(cd "$(dirname "$0")/.." && pwd)
 for p in bt-fetch-piece bt-assemble mktorrent aria2c ctorrent opentracker \
@@ -52,8 +56,18 @@ now() {
 }
 
 mkdir seed
-head -c "$((SIZE_MIB * 1048576))" /dev/urandom >seed/big.bin
-mktorrent -l 20 -a http://127.0.0.1:1/announce -o x.torrent seed/big.bin \
+if [ "$FILES" -gt 1 ]; then
+	name=many
+	mkdir seed/many
+	head -c "$((SIZE_MIB * 1048576))" /dev/urandom |
+	    (cd seed/many && split -a 4 -d -n "$FILES" - f)
+	what="$FILES files of $((SIZE_MIB * 1048576 / FILES)) bytes"
+else
+	name=big.bin
+	head -c "$((SIZE_MIB * 1048576))" /dev/urandom >seed/big.bin
+	what="one file of $SIZE_MIB MiB"
+fi
+mktorrent -l 20 -a http://127.0.0.1:1/announce -o x.torrent "seed/$name" \
     >/dev/null
 # A whitelist-only opentracker (Debian's build) in a readable chroot.
 mkdir -m 755 ot
@@ -67,7 +81,7 @@ pids="$pids $!"
 wait_listen "$otp"
 # The same info, now naming the tracker: the info hash is unchanged.
 mktorrent -l 20 -a "http://127.0.0.1:$otp/announce" -o t.torrent \
-    seed/big.bin >/dev/null
+    "seed/$name" >/dev/null
 
 : >peers
 seedports=
@@ -90,12 +104,15 @@ for sp in $seedports; do
 	done
 done
 # Warm the page cache, as the seeders will read it.
-cat seed/big.bin >/dev/null
+find seed -type f -exec cat {} + >/dev/null
 
 run_bt() {
 	/usr/bin/time -f %M -o rss.fetch bt-fetch-piece -q -t t.torrent -a \
 	    -p peers | /usr/bin/time -f %M -o rss.asm bt-assemble -C out
 	cat rss.fetch >rss
+}
+run_btget() {
+	/usr/bin/time -f %M -o rss bt-get -q -p peers t.torrent out >/dev/null
 }
 run_aria2() {
 	/usr/bin/time -f %M -o rss aria2c --seed-time=0 --enable-dht=false \
@@ -112,11 +129,11 @@ run_lt() {
 run_ctorrent() {
 	mkdir -p out
 	(cd out && /usr/bin/time -f %M -o ../rss timeout 600 ctorrent -e 0 \
-	    -i 127.0.0.2 -p "$(port)" -s big.bin ../t.torrent \
+	    -i 127.0.0.2 -p "$(port)" -s "$name" ../t.torrent \
 	    >/dev/null 2>&1 </dev/null) || :
 }
 
-clients="bt aria2 lt ctorrent"
+clients="bt btget aria2 lt ctorrent"
 r=0
 while [ "$r" -lt "$RUNS" ]; do
 	for c in $clients; do
@@ -124,7 +141,7 @@ while [ "$r" -lt "$RUNS" ]; do
 		t0=$(now)
 		"run_$c"
 		t1=$(now)
-		if ! cmp -s out/big.bin seed/big.bin; then
+		if ! diff -r -q "out/$name" "seed/$name" >/dev/null; then
 			echo "fetch.sh: $c: the download differs" >&2
 			echo "$c NaN 0" >>times
 			continue
@@ -142,13 +159,15 @@ median() {	# median of column $2 for client $1
 	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 lt_t=$(median lt 2)
-echo "## Download: 1 local swarm, $NSEED libtorrent seeders, $SIZE_MIB MiB"
+echo "## Download: 1 local swarm, $NSEED libtorrent seeders, $what"
 echo
-echo "\`sh bench/fetch.sh\`: one file of $SIZE_MIB MiB in 1 MiB pieces,"
+echo "\`FILES=$FILES sh bench/fetch.sh\`: $what in 1 MiB pieces,"
 echo "$NSEED python3-libtorrent seeders on 127.0.0.1, median of $RUNS"
 echo "interleaved runs. bt is \`bt-fetch-piece -q -a -t t.torrent -p peers |"
 echo "bt-assemble -C out\` (RSS of bt-fetch-piece; bt-assemble peaked at"
-echo "$(sort -g rss.asm.all | tail -1) KiB); lt is bench/lt-get.py; aria2"
+echo "$(sort -g rss.asm.all | tail -1) KiB); btget is the whole \`bt-get -p peers"
+echo "t.torrent out\` (peak RSS of the largest process of its tree);"
+echo "lt is bench/lt-get.py; aria2"
 echo "and ctorrent (on 127.0.0.2) find the seeders through opentracker."
 echo "Load average when done: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)."
 echo
