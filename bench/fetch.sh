@@ -59,8 +59,12 @@ mkdir seed
 if [ "$FILES" -gt 1 ]; then
 	name=many
 	mkdir seed/many
-	head -c "$((SIZE_MIB * 1048576))" /dev/urandom |
-	    (cd seed/many && split -a 4 -d -n "$FILES" - f)
+	i=0
+	while [ "$i" -lt "$FILES" ]; do
+		head -c "$((SIZE_MIB * 1048576 / FILES))" /dev/urandom \
+		    >"seed/many/f$(printf %04d "$i")"
+		i=$((i + 1))
+	done
 	what="$FILES files of $((SIZE_MIB * 1048576 / FILES)) bytes"
 else
 	name=big.bin
