@@ -79,20 +79,11 @@ decode(const char *path, const char *ctx, int strict)
 	struct bt_bseq q;
 	struct bt_buf out = { 0 };
 	struct bt_err e;
-	struct stat st;
 	unsigned long long nval = 0;
 	int fd = 0, r, status = BT_EX_OK;
 
-	if (strcmp(path, "-") != 0 &&
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		bt_warnx("%s: %s", ctx, strerror(errno));
+	if ((fd = bt_open_input(path, ctx)) < 0)
 		return BT_EX_NOINPUT;
-	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		bt_warnx("%s: is a directory", ctx);
-		close(fd);
-		return BT_EX_NOINPUT;
-	}
 	bt_bseq_init(&q, fd, BT_SEQ_MAX_VALUE);
 	for (;;) {
 		if ((r = bt_bseq_next(&q, &e)) == 0) {

@@ -1,10 +1,13 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "util.h"
@@ -99,4 +102,23 @@ bt_bad_option(char *argv[], void (*usage)(void))
 	else
 		bt_warnx("unknown option '%s'", argv[optind - 1]);
 	usage();
+}
+
+int
+bt_open_input(const char *path, const char *ctx)
+{
+	struct stat st;
+	int fd = 0;
+
+	if (strcmp(path, "-") != 0 &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		bt_warnx("%s: %s", ctx, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		bt_warnx("%s: is a directory", ctx);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

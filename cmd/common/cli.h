@@ -28,6 +28,11 @@ long long bt_optnum(const char *opt, const char *s, long long min,
     long long max);
 /* Report an unknown option (naming bt_prog, not argv[0]), then usage(). */
 void bt_bad_option(char *argv[], void (*usage)(void));
+/*
+ * Open an input file ("-" is standard input) for reading; on failure say
+ * "ctx: reason" and return -1 (the caller exits 66).
+ */
+int bt_open_input(const char *path, const char *ctx);
 /* Flush stdout; on failure report it and return BT_EX_IOERR, else st. */
 int bt_fshut_stdout(int st);
 
