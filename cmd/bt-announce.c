@@ -233,7 +233,7 @@ main(int argc, char *argv[])
 	if (bt_tracker_session_init(&s, &o, &e) < 0)
 		bt_die_err(NULL, &e);
 	for (i = 0; i < use.n && (all || !ok); i++) {
-		char u[4 * 256 + 1], warn[4 * BT_TRACKER_MAX_TEXT + 1];
+		char u[4 * 256 + 1], warn[BT_TRACKER_TEXT_BUF];
 		int r;
 
 		bt_escape(use.url[i], strlen(use.url[i]), u, sizeof(u));

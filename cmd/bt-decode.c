@@ -85,6 +85,7 @@ decode(const char *path, const char *ctx, int strict)
 	if ((fd = bt_open_input(path, ctx)) < 0)
 		return BT_EX_NOINPUT;
 	bt_bseq_init(&q, fd, BT_SEQ_MAX_VALUE);
+	q.limit = "BT_SEQ_MAX_VALUE";
 	for (;;) {
 		if ((r = bt_bseq_next(&q, &e)) == 0) {
 			if (nval == 0) {

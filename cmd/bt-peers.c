@@ -218,6 +218,7 @@ input(struct state *st, const char *name)
 		return;
 	}
 	bt_bseq_init(&q, fd, BT_TRACKER_MAX_RECORD);
+	q.limit = "BT_TRACKER_MAX_RECORD";
 	while ((r = bt_bseq_next(&q, &e)) == 1) {
 		n++;
 		snprintf(ctx, sizeof(ctx), "%s: answer %zu",

@@ -466,6 +466,16 @@ bt_bseq_init(struct bt_bseq *q, int fd, size_t max)
 	q->max = max;
 }
 
+static int
+toolarge(const struct bt_bseq *q, struct bt_err *e)
+{
+	if (q->limit == NULL)
+		return bt_errf(e, BT_EX_DATAERR, (long long)q->consumed,
+		    "value larger than %zu bytes", q->max);
+	return bt_errf(e, BT_EX_DATAERR, (long long)q->consumed,
+	    "value larger than %zu bytes (limit %s)", q->max, q->limit);
+}
+
 void
 bt_bseq_free(struct bt_bseq *q)
 {
@@ -510,8 +520,7 @@ bt_bseq_next(struct bt_bseq *q, struct bt_err *e)
 			    "stream ends inside a value");
 		}
 		if (avail >= q->max)
-			return bt_errf(e, BT_EX_DATAERR, (long long)q->consumed,
-			    "value larger than %zu bytes", q->max);
+			return toolarge(q, e);
 		if (q->cap - q->len < SEQ_READ / 4 && q->start > 0) {
 			/* The scanner's positions are relative: still valid. */
 			memmove(q->buf, q->buf + q->start, avail);
@@ -542,8 +551,7 @@ bt_bseq_next(struct bt_bseq *q, struct bt_err *e)
 		q->len += (size_t)n;
 	}
 	if (vlen > q->max)
-		return bt_errf(e, BT_EX_DATAERR, (long long)q->consumed,
-		    "value larger than %zu bytes", q->max);
+		return toolarge(q, e);
 	if (bt_bdecode(&q->doc, q->buf + q->start, vlen, 0, e) < 0) {
 		if (e != NULL)
 			e->off += (long long)q->consumed;

@@ -131,6 +131,7 @@ int bt_bscan_step(struct bt_bscan *s, const char *buf, size_t len,
 struct bt_bseq {
 	int fd;
 	size_t max;
+	const char *limit;	/* the limit's name for errors, or NULL */
 	char *buf;
 	size_t cap, len;	/* bytes held */
 	size_t start;		/* where the current value starts */
@@ -140,6 +141,10 @@ struct bt_bseq {
 	struct bt_bscan scan;
 	struct bt_bdoc doc;
 };
+/*
+ * Set q->limit after init to name the constant max comes from: a value
+ * over it is then "value larger than MAX bytes (limit NAME)".
+ */
 void bt_bseq_init(struct bt_bseq *q, int fd, size_t max);
 /*
  * Read the next value. Returns 1 with q->doc decoded (valid until the next

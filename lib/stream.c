@@ -75,6 +75,7 @@ bt_pstream_open(struct bt_pstream *s, int fd, struct bt_err *e)
 
 	memset(s, 0, sizeof(*s));
 	bt_bseq_init(&s->seq, fd, BT_SEQ_MAX_VALUE);
+	s->seq.limit = "BT_SEQ_MAX_VALUE";
 	r = bt_bseq_next(&s->seq, e);
 	if (r == 0)
 		return bt_errf(e, BT_EX_DATAERR, 0,

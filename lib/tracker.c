@@ -43,13 +43,22 @@ bt_tracker_session_free(struct bt_tracker_session *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Text from a tracker, made printable and bounded, for a message. */
-static char *
-tracker_text(const char *p, size_t n, char *out, size_t outsz)
+char *
+bt_tracker_text(const char *p, size_t n, char *out, size_t outsz)
 {
-	if (n > BT_TRACKER_MAX_TEXT)
-		n = BT_TRACKER_MAX_TEXT;
-	return bt_escape(p, n, out, outsz);
+	char tail[64];
+	int k;
+
+	if (n <= BT_TRACKER_MAX_TEXT)
+		return bt_escape(p, n, out, outsz);
+	k = snprintf(tail, sizeof(tail), "... (cut at %d bytes, limit "
+	    "BT_TRACKER_MAX_TEXT)", BT_TRACKER_MAX_TEXT);
+	if (outsz <= (size_t)k + 1)
+		return bt_escape(p, BT_TRACKER_MAX_TEXT, out, outsz);
+	/* Room is kept for the tail, so the cut is always said. */
+	bt_escape(p, BT_TRACKER_MAX_TEXT, out, outsz - (size_t)k);
+	memcpy(out + strlen(out), tail, (size_t)k + 1);
+	return out;
 }
 
 /* URLs. */
@@ -405,7 +414,7 @@ bt_tracker_answer_parse(const struct bt_bdoc *d, struct bt_tracker_answer *a,
     size_t maxpeers, struct bt_err *e)
 {
 	const struct bt_bnode *root, *n, *p4, *p6;
-	char text[4 * BT_TRACKER_MAX_TEXT + 1];
+	char text[BT_TRACKER_TEXT_BUF];
 
 	memset(a, 0, sizeof(*a));
 	a->interval = a->min_interval = a->complete = a->incomplete = -1;
@@ -417,7 +426,7 @@ bt_tracker_answer_parse(const struct bt_bdoc *d, struct bt_tracker_answer *a,
 			return bt_errf(e, BT_EX_DATAERR, -1, "failure reason "
 			    "is not a string");
 		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "tracker failure: "
-		    "%s", tracker_text(bt_bstr(d, n), n->v.s.len, text,
+		    "%s", bt_tracker_text(bt_bstr(d, n), n->v.s.len, text,
 		    sizeof(text)));
 	}
 	if ((n = bt_bdict_get_type(d, root, "warning message", BT_BSTR))) {
@@ -564,7 +573,7 @@ bt_tracker_announce(struct bt_tracker_session *s, const char *url,
 		goto done;
 	}
 	if (ans.warning != NULL && warn != NULL && warnsz > 0)
-		tracker_text(ans.warning, ans.warning_len, warn, warnsz);
+		bt_tracker_text(ans.warning, ans.warning_len, warn, warnsz);
 	r = bt_answer_encode(&d, a->info_hash, torrent, url, out, e);
 done:
 	bt_tracker_answer_free(&ans);
@@ -582,13 +591,13 @@ scrape_numbers(const struct bt_bdoc *d, const uint8_t ih[BT_SHA1_LEN],
 		"complete", "downloaded", "incomplete"
 	};
 	const struct bt_bnode *root = &d->node[0], *files, *k, *v;
-	char text[4 * BT_TRACKER_MAX_TEXT + 1];
+	char text[BT_TRACKER_TEXT_BUF];
 	uint32_t i;
 	int j;
 
 	if ((k = bt_bdict_get_type(d, root, "failure reason", BT_BSTR)))
 		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "tracker failure: "
-		    "%s", tracker_text(bt_bstr(d, k), k->v.s.len, text,
+		    "%s", bt_tracker_text(bt_bstr(d, k), k->v.s.len, text,
 		    sizeof(text)));
 	if ((files = bt_bdict_get(d, root, "files")) == NULL ||
 	    files->type != BT_BDICT)

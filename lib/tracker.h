@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "bencode.h"
+#include "btlimits.h"
 #include "err.h"
 #include "peerlist.h"
 #include "sha1.h"
@@ -76,6 +77,15 @@ struct bt_tracker_session {
 	size_t nconn, capconn;
 	int curl_ready;
 };
+
+/*
+ * Text from a tracker (failure reason, warning, UDP error) made printable
+ * (bt_escape) and bounded: past BT_TRACKER_MAX_TEXT bytes it is cut and
+ * "... (cut at 200 bytes, limit BT_TRACKER_MAX_TEXT)" says so. out should
+ * hold BT_TRACKER_TEXT_BUF bytes. Returns out.
+ */
+#define BT_TRACKER_TEXT_BUF	(4 * BT_TRACKER_MAX_TEXT + 64)
+char *bt_tracker_text(const char *p, size_t n, char *out, size_t outsz);
 
 /* 1 for http(s)://, 2 for udp://, 0 for anything else. */
 enum { BT_TRACKER_OTHER = 0, BT_TRACKER_HTTP = 1, BT_TRACKER_UDP = 2 };

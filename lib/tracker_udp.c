@@ -94,7 +94,7 @@ bt_udp_reply_parse(const uint8_t *p, size_t n, int action, uint32_t tx,
     struct bt_udp_reply *r, const char **why, struct bt_err *e)
 {
 	static const size_t need[] = { 16, 20, 20 };
-	char text[4 * BT_TRACKER_MAX_TEXT + 1];
+	char text[BT_TRACKER_TEXT_BUF];
 	uint32_t act;
 
 	memset(r, 0, sizeof(*r));
@@ -112,9 +112,7 @@ bt_udp_reply_parse(const uint8_t *p, size_t n, int action, uint32_t tx,
 		size_t l = n - 8;
 
 		/* The text is the rest of the packet: no NUL is trusted. */
-		if (l > BT_TRACKER_MAX_TEXT)
-			l = BT_TRACKER_MAX_TEXT;
-		bt_escape((const char *)p + 8, l, text, sizeof(text));
+		bt_tracker_text((const char *)p + 8, l, text, sizeof(text));
 		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "tracker failure: "
 		    "%s", text);
 	}

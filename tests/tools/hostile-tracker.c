@@ -18,6 +18,11 @@
  * error	failure reason		error action, text with a NUL and an
  *					escape, no NUL at the end
  * truncated	peers of 13 bytes	announce reply with 13 peer bytes
+ * gzip	FILE's bytes (-b) with		-
+ *	"Content-Encoding: gzip"
+ * many	-				an announce reply of 65,504 bytes,
+ *					the most a datagram holds: 10,914
+ *					peers 127.0.X.Y:6881
  *
  * Log lines: "GET <target> HTTP/1.1" for HTTP; for UDP
  * "udp connect", "udp announce conn=HEX info_hash=HEX peer_id=HEX
@@ -106,7 +111,7 @@ static void
 reply(int fd, const char *status, const char *extra, const void *p,
     size_t n)
 {
-	char h[512];
+	char h[1024];
 	int k = snprintf(h, sizeof(h), "HTTP/1.1 %s\r\nContent-Type: "
 	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n%s"
 	    "\r\n", status, n, extra);
@@ -143,6 +148,9 @@ http(int fd)
 			reply(fd, "200 OK", "", body, bodylen);
 		else
 			reply(fd, "200 OK", "", ok, sizeof(ok) - 1);
+	} else if (strcmp(mode, "gzip") == 0 && body != NULL) {
+		reply(fd, "200 OK", "Content-Encoding: gzip\r\n", body,
+		    bodylen);
 	} else if (strcmp(mode, "garbage") == 0) {
 		reply(fd, "200 OK", "", "<html>no tracker here</html>", 28);
 	} else if (strcmp(mode, "huge") == 0) {
@@ -206,7 +214,8 @@ get64(const uint8_t *p)
 static void
 udp(int fd)
 {
-	uint8_t in[2048], out[2048];
+	static uint8_t out[65536];
+	uint8_t in[2048];
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
 	ssize_t n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from,
@@ -273,6 +282,22 @@ udp(int fd)
 			olen = 8 + sizeof(m) - 1;
 		} else if (strcmp(mode, "truncated") == 0)
 			olen = 20 + 13;
+		else if (strcmp(mode, "many") == 0) {
+			/* 65,507 bytes is the most UDP carries over IPv4. */
+			size_t i, np = (65507 - 20) / 6;
+
+			for (i = 0; i < np; i++) {
+				uint8_t *q = out + 20 + 6 * i;
+
+				q[0] = 127;
+				q[1] = 0;
+				q[2] = (uint8_t)(i >> 8);
+				q[3] = (uint8_t)i;
+				q[4] = 0x1a;
+				q[5] = 0xe1;
+			}
+			olen = 20 + 6 * np;
+		}
 		else if (strcmp(mode, "garbage") == 0)
 			olen = 7;
 	} else if (action == 2 && n >= 36) {
@@ -299,17 +324,22 @@ udp(int fd)
 	sendto(fd, out, olen, 0, (struct sockaddr *)&from, fl);
 }
 
+/* The whole file, whatever its size: tests serve bodies over limits. */
 static void
 readbody(const char *path)
 {
 	FILE *f = fopen(path, "rb");
-	size_t cap = 1 << 20;
+	size_t cap = 1 << 20, n;
 
 	if (f == NULL)
 		die(path);
 	if ((body = malloc(cap)) == NULL)
 		die("malloc");
-	bodylen = fread(body, 1, cap, f);
+	while ((n = fread(body + bodylen, 1, cap - bodylen, f)) > 0) {
+		bodylen += n;
+		if (bodylen == cap && (body = realloc(body, cap *= 2)) == NULL)
+			die("realloc");
+	}
 	fclose(f);
 }
 
