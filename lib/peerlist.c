@@ -99,12 +99,60 @@ same(const struct bt_peer_addr *a, const struct bt_peer_addr *b)
 	return a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0;
 }
 
+/* FNV-1a of the address bytes (family, port, address; the rest zero). */
+static size_t
+hash(const struct bt_peer_addr *a)
+{
+	const uint8_t *p = (const uint8_t *)&a->sa;
+	uint64_t h = 14695981039346656037ULL;
+	socklen_t i;
+
+	for (i = 0; i < a->salen && i < sizeof(a->sa); i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot of a in the index: where it is, or the empty one it would go. */
+static size_t
+find(const struct bt_peerlist *l, const struct bt_peer_addr *a)
+{
+	size_t mask = l->nslot - 1, k = hash(a) & mask;
+
+	while (l->slot[k] != 0 && !same(&l->peer[l->slot[k] - 1], a))
+		k = (k + 1) & mask;
+	return k;
+}
+
+/* (Re)build the index for n entries, at most half full. -1: no memory. */
+static int
+reindex(struct bt_peerlist *l, size_t n)
+{
+	size_t nslot = 64, i;
+	size_t *slot;
+
+	while (nslot < 2 * (n + 1))
+		nslot *= 2;
+	if ((slot = calloc(nslot, sizeof(*slot))) == NULL)
+		return -1;
+	free(l->slot);
+	l->slot = slot;
+	l->nslot = nslot;
+	for (i = 0; i < l->n; i++)
+		l->slot[find(l, &l->peer[i])] = i + 1;
+	l->nindexed = l->n;
+	return 0;
+}
+
 int
 bt_peerlist_has(const struct bt_peerlist *l, const struct bt_peer_addr *a)
 {
 	size_t i;
 
-	/* Lists are small (tracker answers hold tens of peers). */
+	if (l->slot != NULL && l->nindexed == l->n)
+		return l->slot[find(l, a)] != 0;
+	/* peer[] was filled without bt_peerlist_add: look at each. */
 	for (i = 0; i < l->n; i++)
 		if (same(&l->peer[i], a))
 			return 1;
@@ -114,7 +162,13 @@ bt_peerlist_has(const struct bt_peerlist *l, const struct bt_peer_addr *a)
 int
 bt_peerlist_add(struct bt_peerlist *l, const struct bt_peer_addr *a)
 {
-	if (bt_peerlist_has(l, a))
+	size_t k;
+
+	if ((l->slot == NULL || l->nindexed != l->n ||
+	    2 * (l->n + 1) > l->nslot) && reindex(l, 2 * l->n) < 0)
+		return -1;
+	k = find(l, a);
+	if (l->slot[k] != 0)
 		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -126,6 +180,8 @@ bt_peerlist_add(struct bt_peerlist *l, const struct bt_peer_addr *a)
 		l->cap = cap;
 	}
 	l->peer[l->n++] = *a;
+	l->slot[k] = l->n;
+	l->nindexed = l->n;
 	return 1;
 }
 
@@ -194,6 +250,7 @@ void
 bt_peerlist_free(struct bt_peerlist *l)
 {
 	free(l->peer);
+	free(l->slot);
 	free(l->torrent);
 	memset(l, 0, sizeof(*l));
 }

@@ -27,6 +27,14 @@ struct bt_peer_addr {
 struct bt_peerlist {
 	struct bt_peer_addr *peer;
 	size_t n, cap;
+	/*
+	 * A hash set over peer[0..nindexed-1] (slots hold index + 1, 0 is
+	 * empty; nslot is a power of two), so that adding and looking up
+	 * cost O(1) whatever the list's length. Kept by bt_peerlist_add;
+	 * rebuilt there if peer[] grew another way.
+	 */
+	size_t *slot;
+	size_t nslot, nindexed;
 	int has_info_hash;
 	uint8_t info_hash[BT_SHA1_LEN];
 	char *torrent;		/* from "# torrent", or NULL */
@@ -34,8 +42,9 @@ struct bt_peerlist {
 
 /*
  * Read a peer list from f, at most max peers (more are dropped, counted
- * in *dropped if not NULL). Duplicates are kept once. A malformed line is
- * an error naming its line number.
+ * in *dropped if not NULL). Duplicates are kept once, in the order of
+ * their first line. A malformed line is an error naming its line number.
+ * Time is linear in the number of lines.
  */
 int bt_peerlist_read(struct bt_peerlist *l, FILE *f, size_t max,
     size_t *dropped, struct bt_err *e);

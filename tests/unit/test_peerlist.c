@@ -217,6 +217,113 @@ test_roundtrip(void)
 	}
 }
 
+/* The address of distinct peer k: IPv4 in 127/8 or IPv6 in fd00::/8. */
+static void
+big_peer(unsigned k, char *buf, size_t n)
+{
+	if (k % 3 == 2)
+		snprintf(buf, n, "fd00::1:%x:%x %u", k >> 16, k & 0xffff,
+		    1 + k % 60000);
+	else
+		snprintf(buf, n, "127.%u.%u.%u %u", (k >> 16) & 0xff,
+		    (k >> 8) & 0xff, k & 0xff, 1 + (k * 7) % 65535);
+}
+
+/*
+ * 100,000 distinct peers and 50,000 repeats of earlier lines, in an order
+ * drawn from a fixed seed: kept once each, in the order of their first
+ * line, and fast (the old linear search took seconds here).
+ */
+static void
+test_big(void)
+{
+	enum { NDIST = 100000, NDUP = 50000 };
+	size_t cap = (size_t)(NDIST + NDUP) * 48, len = 0;
+	char *text = malloc(cap), buf[64], want[64];
+	struct bt_peerlist l;
+	struct bt_err e;
+	unsigned k = 0, d = 0, seed = 12345, bad = 0;
+	size_t dropped = 99, i;
+	int r;
+
+	if (text == NULL) {
+		T_OK(0, "memory for the big list");
+		return;
+	}
+	while (k < NDIST || d < NDUP) {
+		seed = seed * 1103515245 + 12345;
+		if (k > 0 && d < NDUP && ((seed >> 16) % 3 == 0 ||
+		    k == NDIST)) {
+			seed = seed * 1103515245 + 12345;
+			big_peer((seed >> 8) % k, buf, sizeof(buf));
+			d++;
+		} else
+			big_peer(k++, buf, sizeof(buf));
+		len += (size_t)snprintf(text + len, cap - len, "%s\n", buf);
+	}
+	r = readl(text, NDIST + NDUP, &l, &dropped, &e);
+	T_OK(r == 0 && l.n == NDIST && dropped == 0,
+	    "150,000 lines: 100,000 distinct peers kept (%zu), none dropped",
+	    l.n);
+	for (i = 0; i < l.n; i++) {
+		big_peer((unsigned)i, want, sizeof(want));
+		if (strcmp(bt_peer_format(&l.peer[i], buf, sizeof(buf)),
+		    want) != 0)
+			bad++;
+	}
+	T_OK(r == 0 && bad == 0, "150,000 lines: each peer once, in the "
+	    "order of its first line (%u out of place)", bad);
+	bt_peerlist_free(&l);
+
+	r = readl(text, NDIST / 2, &l, &dropped, &e);
+	bad = 0;
+	for (i = 0; i < l.n; i++) {
+		big_peer((unsigned)i, want, sizeof(want));
+		if (strcmp(bt_peer_format(&l.peer[i], buf, sizeof(buf)),
+		    want) != 0)
+			bad++;
+	}
+	T_OK(r == 0 && l.n == NDIST / 2 && bad == 0 && dropped >= NDIST / 2,
+	    "over the maximum: the first 50,000 peers kept, later ones "
+	    "counted (%zu)", dropped);
+	bt_peerlist_free(&l);
+	free(text);
+}
+
+static void
+test_add_index(void)
+{
+	struct bt_peerlist l;
+	struct bt_peer_addr a, b;
+	struct bt_err e;
+	char buf[64];
+	unsigned k, bad = 0;
+
+	/* Entries appended without bt_peerlist_add are still seen. */
+	memset(&l, 0, sizeof(l));
+	bt_peer_parse("1.2.3.4 5", &a, &e);
+	bt_peer_parse("1.2.3.4 6", &b, &e);
+	T_OK(bt_peerlist_add(&l, &a) == 1, "add to an empty list");
+	if (l.n == l.cap) {
+		l.cap *= 2;
+		l.peer = realloc(l.peer, l.cap * sizeof(*l.peer));
+	}
+	l.peer[l.n++] = b;
+	T_OK(bt_peerlist_has(&l, &b) && bt_peerlist_add(&l, &b) == 0 &&
+	    l.n == 2, "a peer put in peer[] by hand is found and not added "
+	    "again");
+	for (k = 0; k < 5000; k++) {
+		big_peer(k, buf, sizeof(buf));
+		bt_peer_parse(buf, &a, &e);
+		if (bt_peerlist_add(&l, &a) != 1 ||
+		    bt_peerlist_add(&l, &a) != 0 || !bt_peerlist_has(&l, &a))
+			bad++;
+	}
+	T_OK(bad == 0 && l.n == 5002, "5,000 adds: each added once while "
+	    "the index grows (%zu)", l.n);
+	bt_peerlist_free(&l);
+}
+
 int
 main(void)
 {
@@ -224,5 +331,7 @@ main(void)
 	test_raw();
 	test_read();
 	test_roundtrip();
+	test_big();
+	test_add_index();
 	return t_done();
 }
