@@ -165,6 +165,7 @@ disk(const char *tpath, const char *dir, int nthreads, int out)
 	struct bt_err e;
 	uint8_t *state;
 	uint32_t i, good = 0;
+	int longer;
 
 	if (bt_torrent_load(&t, tpath, &e) < 0)
 		bt_die_err(tpath, &e);
@@ -172,6 +173,9 @@ disk(const char *tpath, const char *dir, int nthreads, int out)
 		bt_die(BT_EX_SOFTWARE, "out of memory");
 	if (bt_store_verify(&t, dir, nthreads, state, &e) < 0)
 		bt_die_err(dir, &e);
+	/* Said on stderr: the lines per piece cannot tell why. */
+	if ((longer = bt_store_too_long(&t, dir, &e)) != 0)
+		bt_warn_err(dir, &e);
 	for (i = 0; i < t.npieces; i++)
 		good += state[i] == BT_PIECE_GOOD;
 	switch (out) {
@@ -191,7 +195,7 @@ disk(const char *tpath, const char *dir, int nthreads, int out)
 	free(state);
 	i = t.npieces;
 	bt_torrent_free(&t);
-	return good == i ? 0 : BT_EX_NEGATIVE;
+	return good == i && !longer ? 0 : BT_EX_NEGATIVE;
 }
 
 int

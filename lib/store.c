@@ -31,6 +31,22 @@ ioerr(struct bt_err *e, const char *path, const char *what, int err)
 }
 
 /*
+ * A file longer than the torrent says is not the torrent's file, or not
+ * only: its extra bytes may be someone's data, so it is never truncated,
+ * never written into and never given its real name; the user decides.
+ */
+static int
+too_long(struct bt_err *e, const struct bt_file *f, int temp, int64_t size)
+{
+	char b[512];
+
+	return bt_errf(e, BT_EX_IOERR, -1, "%s%s: longer than the torrent "
+	    "says (%lld bytes, not %lld)", esc(f->path, b, sizeof(b)),
+	    temp ? BT_STORE_PART : "", (long long)size,
+	    (long long)f->length);
+}
+
+/*
  * The folder holding path, walked from root one component at a time,
  * never through a symbolic link; folders are made when create is set.
  * Returns a new descriptor with *base at the last component, MISSING when
@@ -328,11 +344,49 @@ close_fd(struct bt_store *s, size_t i)
 	s->f[i].fd = -1;
 }
 
+/*
+ * File i is about to be written but was found under its real name (an
+ * earlier run's, or another client's, data): it takes its temporary name
+ * until it is complete again, so that a crash in the middle of the write
+ * never leaves a damaged file under the name of a complete one.
+ */
+static int
+adopt(struct bt_store *s, size_t i, struct bt_err *e)
+{
+	const struct bt_file *f = &s->t->files[i];
+	char part[BT_MAX_NAME_BYTES + sizeof(BT_STORE_PART)], b[512];
+	const char *base;
+	struct stat st;
+	int pfd, r, err;
+
+	if ((pfd = open_parent(s->dirfd, f->path, 0, &base, e)) < 0)
+		return pfd == MISSING ? ioerr(e, f->path, NULL, ENOENT) : -1;
+	part_name(base, part, sizeof(part));
+	r = renameat2(pfd, base, pfd, part, RENAME_NOREPLACE);
+	if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
+		/* A file system without RENAME_NOREPLACE. */
+		if (fstatat(pfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			errno = EEXIST;
+		else
+			r = renameat(pfd, base, pfd, part);
+	}
+	err = errno;
+	close(pfd);
+	if (r == 0)
+		return 0;
+	if (err == EEXIST)
+		return bt_errf(e, BT_EX_IOERR, -1, "%s: found under its real "
+		    "name and its temporary name at once: remove one",
+		    esc(f->path, b, sizeof(b)));
+	return ioerr(e, f->path, "rename", err);
+}
+
 /* File i's descriptor, from the cache or opened; MISSING or -1. */
 static int
 get_fd(struct bt_store *s, size_t i, int create, struct bt_err *e)
 {
 	struct bt_store_file *sf = &s->f[i];
+	const struct bt_file *f = &s->t->files[i];
 	int64_t size;
 	int fd, temp;
 
@@ -340,10 +394,20 @@ get_fd(struct bt_store *s, size_t i, int create, struct bt_err *e)
 		return sf->fd;
 	if (sf->fd >= 0)
 		close_fd(s, i);		/* reopen read-write */
-	fd = open_data(s->dirfd, &s->t->files[i], create, create, &temp,
-	    &size, e);
+	fd = open_data(s->dirfd, f, create, create, &temp, &size, e);
 	if (fd < 0)
 		return fd;
+	if (size > f->length) {
+		close(fd);
+		return too_long(e, f, temp, size);
+	}
+	if (create && !temp) {
+		if (adopt(s, i, e) < 0) {
+			close(fd);
+			return -1;
+		}
+		temp = 1;
+	}
 	if (s->nring == BT_STORE_MAX_OPEN) {
 		size_t old = s->ring[s->ringpos];
 
@@ -539,6 +603,7 @@ bt_store_finish(struct bt_store *s, struct bt_err *e)
 	for (i = 0; i < t->nfiles; i++) {
 		const struct bt_file *f = &t->files[i];
 		const char *base;
+		struct stat st;
 		char b[512];
 		int pfd, fd;
 
@@ -558,8 +623,19 @@ bt_store_finish(struct bt_store *s, struct bt_err *e)
 				    b, sizeof(b)));
 			return ioerr(e, f->path, NULL, err);
 		}
-		close(fd);
 		close(pfd);
+		if (fstat(fd, &st) < 0) {
+			int err = errno;
+
+			close(fd);
+			return ioerr(e, f->path, NULL, err);
+		}
+		close(fd);
+		if (!S_ISREG(st.st_mode))
+			return bt_errf(e, BT_EX_IOERR, -1, "%s: not a regular "
+			    "file", esc(f->path, b, sizeof(b)));
+		if (st.st_size > 0)
+			return too_long(e, f, 0, st.st_size);
 	}
 	return 0;
 }
@@ -688,13 +764,17 @@ verify_range(void *arg)
 	const struct bt_torrent *t = j->t;
 	int64_t pl = t->piece_length, cursize = 0;
 	size_t k = (size_t)(BT_VERIFY_BUF / pl), cur = (size_t)-1;
-	uint8_t *buf;
+	uint8_t *buf, *longer;
 	uint32_t p, q;
 	int curfd = MISSING;
 
 	if (k == 0)
 		k = 1;
-	if ((buf = malloc(k * (size_t)pl)) == NULL) {
+	buf = malloc(k * (size_t)pl);
+	longer = malloc(k);	/* per piece: the end of a file too long */
+	if (buf == NULL || longer == NULL) {
+		free(buf);
+		free(longer);
 		j->failed = 1;
 		bt_errf(&j->err, BT_EX_SOFTWARE, -1, "out of memory");
 		return NULL;
@@ -707,6 +787,7 @@ verify_range(void *arg)
 
 		if (lim > t->total_length)
 			lim = t->total_length;
+		memset(longer, 0, k);
 		for (q = p; q < pe; q++)
 			j->state[q] = BT_PIECE_BAD;	/* until hashed */
 		for (i = file_at(t, off); pos < lim && i < t->nfiles; i++) {
@@ -759,6 +840,13 @@ verify_range(void *arg)
 				mark_missing(t, j->state, pos, se, pos + r, se,
 				    0, 0);
 			mark_holes(t, j->state, curfd, pos, pos + r, rel);
+			/*
+			 * Bytes past the file's end are not the torrent's:
+			 * the piece holding its last byte is not good.
+			 */
+			if (cursize > f->length &&
+			    se == f->offset + f->length)
+				longer[(se - 1) / pl - p] = 1;
 			pos = se;
 		}
 		for (q = p; q < pe; q++) {
@@ -768,7 +856,8 @@ verify_range(void *arg)
 			if (j->state[q] == BT_PIECE_MISSING)
 				continue;
 			bt_sha1(buf + qo, (size_t)bt_piece_size(t, q), h);
-			if (memcmp(h, bt_piece_hash(t, q), BT_SHA1_LEN) == 0)
+			if (memcmp(h, bt_piece_hash(t, q), BT_SHA1_LEN) == 0 &&
+			    !longer[q - p])
 				j->state[q] = BT_PIECE_GOOD;
 		}
 	}
@@ -776,6 +865,7 @@ out:
 	if (curfd >= 0)
 		close(curfd);
 	free(buf);
+	free(longer);
 	return NULL;
 }
 
@@ -825,6 +915,32 @@ bt_store_verify(const struct bt_torrent *t, const char *dir, int nthreads,
 				*e = job[i].err;
 			r = -1;
 		}
+	close(root);
+	return r;
+}
+
+int
+bt_store_too_long(const struct bt_torrent *t, const char *dir,
+    struct bt_err *e)
+{
+	size_t i;
+	int root, fd, temp, r = 0;
+	int64_t size;
+
+	if ((root = open_dir(dir, 0, NULL)) < 0)
+		return 0;
+	for (i = 0; i < t->nfiles && r == 0; i++) {
+		const struct bt_file *f = &t->files[i];
+
+		if (f->pad)
+			continue;
+		fd = open_data(root, f, 0, 0, &temp, &size, NULL);
+		if (fd < 0)
+			continue;	/* absent, or not followed */
+		close(fd);
+		if (size > f->length)
+			r = too_long(e, f, temp, size) < 0 ? 1 : 0;
+	}
 	close(root);
 	return r;
 }

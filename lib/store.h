@@ -9,11 +9,16 @@
  *
  * Temporary names: a file is written as "NAME.part" beside its real name
  * until every piece touching it has been written and verified; then it is
- * fdatasync'ed and renamed to NAME. A file found under its real name is
- * used as it is (data from an earlier run, or another client's). Readers
- * (bt_store_verify) look for NAME, then NAME.part, so resume works.
- * BEP 47 pad files are never written; they read as zeros. Existing data is
- * never truncated.
+ * fdatasync'ed and renamed to NAME. A file found under its real name
+ * (data from an earlier run, or another client's) is read as it is, and
+ * takes its temporary name before a piece is written into it, until it is
+ * complete again: a file under its real name is never in the middle of a
+ * write. Readers (bt_store_verify) look for NAME, then NAME.part, so
+ * resume works. BEP 47 pad files are never written; they read as zeros.
+ *
+ * Existing data is never truncated: a file longer than the torrent says
+ * (under either name) is neither written into nor renamed (BT_EX_IOERR),
+ * and bt_store_verify never calls good the piece holding its last byte.
  */
 #ifndef BT_STORE_H
 #define BT_STORE_H
@@ -60,7 +65,7 @@ int bt_store_open(struct bt_store *s, const struct bt_torrent *t,
  * Check piece index's SHA-1 and, if it matches, write it at its offsets,
  * renaming every file it completes. Returns 1 written, 0 SHA-1 mismatch
  * (nothing written), -1 on error (BT_EX_IOERR: disk full, read-only, a
- * symbolic link or a non-regular file in the way).
+ * symbolic link, a non-regular file or a file too long in the way).
  */
 int bt_store_put(struct bt_store *s, uint32_t index, const void *data,
     size_t len, struct bt_err *e);
@@ -79,11 +84,20 @@ void bt_store_close(struct bt_store *s);
  * large sequential reads). state[npieces] receives BT_PIECE_*: missing when
  * a file is absent, shorter than needed, or the piece's part of it is a
  * hole (never written); bad when present but the SHA-1 differs. A missing
- * DIR means every piece is missing. Returns 0, or -1 on a read error
- * (BT_EX_IOERR) or a DIR that is not a folder (BT_EX_NOINPUT).
+ * DIR means every piece is missing; so is a file behind a symbolic link.
+ * The piece holding the last byte of a file longer than t says is bad.
+ * Returns 0, or -1 on a read error (BT_EX_IOERR) or a DIR that is not a
+ * folder (BT_EX_NOINPUT).
  */
 int bt_store_verify(const struct bt_torrent *t, const char *dir,
     int nthreads, uint8_t *state, struct bt_err *e);
+
+/*
+ * 1 with e naming it (BT_EX_IOERR) if a file of t under dir, under either
+ * name, is longer than t says; else 0.
+ */
+int bt_store_too_long(const struct bt_torrent *t, const char *dir,
+    struct bt_err *e);
 
 /* The pieces first..last that hold bytes of file i (length > 0). */
 void bt_file_pieces(const struct bt_torrent *t, size_t i, uint32_t *first,
