@@ -226,8 +226,6 @@ fill(struct bt_json_reader *r)
 		return 1;
 	if (r->eof)
 		return J_EOF;
-	if (r->in_value && r->off - r->vstart > BT_JSON_MAX_VALUE)
-		return J_BIG;
 	if (r->buf == NULL) {
 		if ((r->buf = malloc(JSON_READ)) == NULL)
 			return J_NOMEM;
@@ -254,6 +252,9 @@ peekc(struct bt_json_reader *r)
 {
 	int f;
 
+	/* No byte of a value past BT_JSON_MAX_VALUE is looked at. */
+	if (r->in_value && r->off - r->vstart >= BT_JSON_MAX_VALUE)
+		return J_BIG;
 	if (r->p == r->end && (f = fill(r)) < 0)
 		return f;
 	return (unsigned char)*r->p;
@@ -479,12 +480,16 @@ read_string(struct bt_json_reader *r, struct bt_buf *out, struct bt_err *e)
 	advance(r);		/* the quote */
 	s->len = 0;
 	for (;;) {
-		const char *q;
+		const char *q, *end;
 
 		if ((c = peekc(r)) < 0)
 			return unexpected(r, e, c,
 			    c == J_EOF ? "in a string" : NULL);
-		for (q = r->p; q < r->end && *q != '"' && *q != '\\' &&
+		/* peekc leaves at least one byte of the value's room. */
+		end = r->end;
+		if (end - r->p > BT_JSON_MAX_VALUE - (r->off - r->vstart))
+			end = r->p + (BT_JSON_MAX_VALUE - (r->off - r->vstart));
+		for (q = r->p; q < end && *q != '"' && *q != '\\' &&
 		    (unsigned char)*q >= 0x20; q++)
 			;
 		if (q > r->p) {

@@ -381,7 +381,11 @@ dict_peers(const struct bt_bdoc *d, struct bt_tracker_answer *a,
 		if (port->v.i < 1 || port->v.i > 65535)
 			return bt_errf(e, BT_EX_DATAERR, -1, "peers: entry "
 			    "%u has port %lld", i + 1, (long long)port->v.i);
-		if (ip->v.s.len == 0 || ip->v.s.len > BT_TRACKER_MAX_HOST ||
+		if (ip->v.s.len > BT_TRACKER_MAX_HOST)
+			return bt_errf(e, BT_EX_DATAERR, -1, "peers: entry "
+			    "%u has an ip longer than %d bytes (limit "
+			    "BT_TRACKER_MAX_HOST)", i + 1, BT_TRACKER_MAX_HOST);
+		if (ip->v.s.len == 0 ||
 		    memchr(bt_bstr(d, ip), '\0', ip->v.s.len) != NULL)
 			return bt_errf(e, BT_EX_DATAERR, -1, "peers: entry "
 			    "%u has an invalid ip", i + 1);

@@ -185,8 +185,11 @@ bt_udp_url_parse(const char *url, char *host, size_t hostsz, char *port,
 		he = h + strcspn(h, ":/?");
 		pe = he;
 	}
-	if (he == h || (size_t)(he - h) >= hostsz)
+	if (he == h)
 		return bt_errf(e, BT_EX_DATAERR, -1, "URL: invalid host");
+	if ((size_t)(he - h) >= hostsz)
+		return bt_errf(e, BT_EX_DATAERR, -1, "URL: host longer than "
+		    "%zu bytes (limit BT_TRACKER_MAX_HOST)", hostsz - 1);
 	if (*pe != ':')
 		return bt_errf(e, BT_EX_DATAERR, -1, "URL: no port");
 	pe++;
