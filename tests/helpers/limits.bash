@@ -7,8 +7,8 @@
 #   tokens N		a list of N integers ("l" "i0e"*N "e")
 #   files N		a torrent of N one-byte files
 #   sized N		a torrent of exactly N bytes: 2^22 pieces of
-#			16 KiB, padded by its comment
-#   pieces N		a torrent of N pieces of 16 KiB, no data
+#			16 KiB, padded by its comment (a file, not "-")
+#   pieces N		a torrent of N pieces of 16 KiB (a file, not "-")
 #   plen N		a one-piece torrent of piece length N
 #   depth N		a torrent with one file N folders deep
 #   pathbytes N		a torrent whose one file's path (name included,
@@ -59,18 +59,27 @@ elif kind == 'files':
     w.write(torrent(s('files') + b'l' + fl + b'e' + s('name') + s('t') +
                     s('piece length') + b'i1048576e' + s('pieces') +
                     s(bytes(20 * ((N + (1 << 20) - 1) >> 20)))))
-elif kind == 'sized':
-    body = torrent(single('t', (1 << 22) * 16384, 16384, 1 << 22))
-    base = len(s('comment')) + len(body)
-    for d in range(1, 12):
-        L = N - base - d - 1
-        if len(str(L)) == d:
-            break
-    t = b'd' + s('comment') + s(b'x' * L) + body[1:]
-    assert len(t) == N, (len(t), N)
-    w.write(t)
-elif kind == 'pieces':
-    w.write(torrent(single('t', N * 16384, 16384, N)))
+elif kind in ('sized', 'pieces'):
+    # Zeros are written as holes (seek) in a file: a 100 MB torrent in a
+    # moment, and reading it costs no disk.
+    n = (1 << 22) if kind == 'sized' else N
+    head = (s('info') + b'd' + s('length') + b'i%de' % (n * 16384) +
+            s('name') + s('t') + s('piece length') + b'i16384e' +
+            s('pieces') + b'%d:' % (20 * n))
+    parts = [b'd', head, 20 * n, b'ee']
+    if kind == 'sized':
+        fixed = 1 + len(s('comment')) + len(head) + 20 * n + 2
+        for d in range(1, 12):
+            L = N - fixed - d - 1
+            if len(str(L)) == d:
+                break
+        parts[1:1] = [s('comment') + b'%d:' % L, L]
+    for p in parts:
+        if isinstance(p, int):
+            w.seek(p, 1)
+        else:
+            w.write(p)
+    assert kind != 'sized' or w.tell() == N, (w.tell(), N)
 elif kind == 'plen':
     w.write(torrent(single('t', N, N, 1)))
 elif kind == 'depth':
