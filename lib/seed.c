@@ -39,9 +39,13 @@ struct peer {
 	int fd;
 	int outgoing, connecting, hs_sent, hs_done;
 	int readable, writable, dead;
+	int cut;		/* dropped for a limit: reset, not closed */
+	int bad;		/* ... for misbehaving (counted in dropped) */
+	int qfull;		/* queue full logged */
 	struct bt_peer_addr addr;
 	char name[64];
 	char why[160];
+	char limit[96];		/* "limit NAME (VALUE)" when cut */
 
 	/* Receiving. */
 	int rx;
@@ -72,7 +76,9 @@ struct peer {
 	size_t nblocks, batchbytes;
 
 	uint64_t up, up_round;
-	int64_t born, last_rx, last_tx, uninterested_since;
+	/* last_tx: anything queued or sent (keep-alives); last_sent: a
+	   byte taken by the socket (a peer that reads). */
+	int64_t born, last_rx, last_tx, last_sent, uninterested_since;
 	unsigned nbad, nchoked, noverflow;
 };
 
@@ -89,8 +95,12 @@ struct seed {
 	int lfd[2];
 	int nl;
 	int spare;		/* kept for EMFILE (see do_accept) */
+	int64_t paused_until;	/* listeners off after EMFILE, no spare */
 	struct peer **peer;
 	size_t npeer, maxconns;
+	size_t nofile;		/* RLIMIT_NOFILE (0: none lowered ours) */
+	int full;		/* at maxconns; logged once until below */
+	int hs_ms, connect_ms;	/* timeouts, lowered by o->idle_ms */
 	int64_t now, start, next_rechoke, next_optimistic, next_tick;
 	double tokens;		/* rate limit bucket, bytes */
 	int64_t last_refill;
@@ -139,6 +149,34 @@ drop(struct peer *p, const char *fmt, ...)
 	if (p->dead)
 		return;
 	p->dead = 1;
+	va_start(ap, fmt);
+	vsnprintf(p->why, sizeof(p->why), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Drop the peer for hitting a limit: the line logged names it, and the
+ * connection is reset (SO_LINGER 0 at close), so that what we had queued
+ * for a peer that does not read is not kept in the kernel. bad: the
+ * peer misbehaved (counted in the summary's dropped).
+ */
+static void
+cut(struct peer *p, int bad, const char *limit, double value,
+    const char *unit, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void
+cut(struct peer *p, int bad, const char *limit, double value,
+    const char *unit, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->dead)
+		return;
+	p->dead = p->cut = 1;
+	p->bad = bad;
+	snprintf(p->limit, sizeof(p->limit), "limit %s (%.15g%s%s)", limit,
+	    value, *unit ? " " : "", unit);
 	va_start(ap, fmt);
 	vsnprintf(p->why, sizeof(p->why), fmt, ap);
 	va_end(ap);
@@ -245,11 +283,20 @@ choke(struct peer *p)
 static void
 peer_free(struct seed *s, struct peer *p)
 {
+	/* "PEER: limit NAME (VALUE): dropped: why": the last part as it
+	   is without a limit. */
 	if (s->o->log != NULL && p->hs_done)
-		bt_seed_logf(s->o, "%s: dropped: %s (%llu bytes sent)",
-		    p->name, p->why, (unsigned long long)p->up);
+		bt_seed_logf(s->o, "%s: %s%sdropped: %s (%llu bytes sent)",
+		    p->name, p->limit, p->cut ? ": " : "", p->why,
+		    (unsigned long long)p->up);
 	else if (s->o->log != NULL)
-		bt_seed_logf(s->o, "%s: closed: %s", p->name, p->why);
+		bt_seed_logf(s->o, "%s: %s%sclosed: %s", p->name, p->limit,
+		    p->cut ? ": " : "", p->why);
+	if (p->fd >= 0 && p->cut) {
+		struct linger lg = { 1, 0 };
+
+		setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
 	if (p->fd >= 0)
 		close(p->fd);
 	free(p->q);
@@ -271,7 +318,8 @@ peer_new(struct seed *s, int fd, const struct bt_peer_addr *a, int outgoing)
 	p->addr = *a;
 	p->outgoing = outgoing;
 	p->choked = 1;
-	p->born = p->last_rx = p->last_tx = p->uninterested_since = s->now;
+	p->born = p->last_rx = p->last_tx = p->last_sent =
+	    p->uninterested_since = s->now;
 	bt_peer_format(a, nm, sizeof(nm));
 	snprintf(p->name, sizeof(p->name), "%s", nm);
 	memset(&ev, 0, sizeof(ev));
@@ -295,33 +343,48 @@ on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
 
 	if (index >= s->t->npieces) {
 		if (++p->nbad >= BT_SEED_MAX_BAD_REQUESTS)
-			drop(p, "request for piece %u of %u", index,
-			    s->t->npieces);
+			cut(p, 1, "BT_SEED_MAX_BAD_REQUESTS",
+			    BT_SEED_MAX_BAD_REQUESTS, "", "request for piece "
+			    "%u of %u", index, s->t->npieces);
 		return;
 	}
 	size = bt_piece_size(s->t, index);
 	if (len == 0 || len > BT_BLOCK_LEN || begin >= size ||
 	    (int64_t)begin + len > size) {
 		if (++p->nbad >= BT_SEED_MAX_BAD_REQUESTS)
-			drop(p, "request of %u bytes at %u in piece %u of "
-			    "%lld bytes", len, begin, index, (long long)size);
+			cut(p, 1, "BT_SEED_MAX_BAD_REQUESTS",
+			    BT_SEED_MAX_BAD_REQUESTS, "", "request of %u "
+			    "bytes at %u in piece %u of %lld bytes", len,
+			    begin, index, (long long)size);
 		return;
 	}
 	if (p->choked) {
 		if (++p->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
-			drop(p, "%u requests while choked", p->nchoked);
+			cut(p, 1, "BT_SEED_MAX_CHOKED_REQUESTS",
+			    BT_SEED_MAX_CHOKED_REQUESTS, "", "%u requests "
+			    "while choked", p->nchoked);
 		return;
 	}
 	if (s->state[index] == P_MISSING) {
 		if (++p->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
-			drop(p, "%u requests for pieces we do not have",
-			    p->nchoked);
+			cut(p, 1, "BT_SEED_MAX_CHOKED_REQUESTS",
+			    BT_SEED_MAX_CHOKED_REQUESTS, "", "%u requests "
+			    "for pieces we do not have", p->nchoked);
 		return;
 	}
 	if (p->qn >= BT_SEED_MAX_QUEUE) {
+		/* BEP 3 has no way to refuse a request but to choke:
+		   past the queue they are ignored, then the peer cut. */
+		if (!p->qfull && s->o->log != NULL)
+			bt_seed_logf(s->o, "%s: limit BT_SEED_MAX_QUEUE (%d): "
+			    "queue full, more requests ignored", p->name,
+			    BT_SEED_MAX_QUEUE);
+		p->qfull = 1;
 		if (++p->noverflow >= BT_SEED_MAX_OVERFLOW)
-			drop(p, "request flood: %u past a full queue of %d",
-			    p->noverflow, BT_SEED_MAX_QUEUE);
+			cut(p, 1, "BT_SEED_MAX_OVERFLOW",
+			    BT_SEED_MAX_OVERFLOW, "", "request flood: %u past "
+			    "a full queue of %d requests", p->noverflow,
+			    BT_SEED_MAX_QUEUE);
 		return;
 	}
 	if (p->qn == p->qcap) {
@@ -392,6 +455,7 @@ on_message(struct seed *s, struct peer *p)
 		if (bt_get32(b) >= s->t->npieces) {
 			drop(p, "have of piece %u of %u", bt_get32(b),
 			    s->t->npieces);
+			p->bad = 1;
 			break;
 		}
 		p->peer_have++;
@@ -454,6 +518,9 @@ rx_bytes(struct seed *s, struct peer *p, const uint8_t *b, size_t n)
 			if (!p->hs_sent)
 				send_handshake(s, p);
 			p->hs_done = 1;
+			/* Not interested since now, not since connected:
+			   a silent peer is then cut for idleness alone. */
+			p->uninterested_since = s->now;
 			s->st->peers++;
 			send_bitfield(s, p);
 			p->rx = RX_LEN;
@@ -476,6 +543,13 @@ rx_bytes(struct seed *s, struct peer *p, const uint8_t *b, size_t n)
 			p->fxn = 0;
 			if (p->msglen == 0)
 				break;		/* keep-alive */
+			if (p->msglen > BT_WIRE_MAX_MSG) {
+				/* Before reading any of it. */
+				cut(p, 1, "BT_WIRE_MAX_MSG", BT_WIRE_MAX_MSG,
+				    "bytes", "message of %u bytes",
+				    p->msglen);
+				break;
+			}
 			p->rx = RX_FIXED;
 			p->fxwant = 1;		/* the id first */
 			break;
@@ -495,6 +569,7 @@ rx_bytes(struct seed *s, struct peer *p, const uint8_t *b, size_t n)
 				if (bt_wire_check_len(p->fx[0], p->msglen,
 				    s->t->npieces, BT_BLOCK_LEN, &e) < 0) {
 					drop(p, "%s", e.msg);
+					p->bad = 1;
 					break;
 				}
 				fl = bt_wire_fixed_len(p->fx[0]);
@@ -673,7 +748,7 @@ do_write(struct seed *s, struct peer *p)
 			w = sendmsg(p->fd, &mh, MSG_NOSIGNAL);
 			if (w < 0)
 				goto err;
-			p->last_tx = s->now;
+			p->last_tx = p->last_sent = s->now;
 			p->up += (uint64_t)w;
 			p->up_round += (uint64_t)w;
 			if (s->o->rate > 0)
@@ -706,7 +781,7 @@ do_write(struct seed *s, struct peer *p)
 			    p->ctllen - p->ctloff, MSG_NOSIGNAL);
 			if (w < 0)
 				goto err;
-			p->last_tx = s->now;
+			p->last_tx = p->last_sent = s->now;
 			p->ctloff += (size_t)w;
 			if (p->ctloff == p->ctllen)
 				p->ctloff = p->ctllen = 0;
@@ -830,6 +905,25 @@ fill_slots(struct seed *s)
 	}
 }
 
+/*
+ * The listeners in or out of epoll. Out when descriptors run out and no
+ * spare is left to take and close the connection waiting: a listening
+ * socket still readable would wake us at once, again and again.
+ */
+static void
+listeners(struct seed *s, int on)
+{
+	struct epoll_event ev;
+	int i;
+
+	for (i = 0; i < s->nl; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = on ? EPOLLIN : 0;
+		ev.data.ptr = i == 0 ? &tag_listen0 : &tag_listen1;
+		epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd[i], &ev);
+	}
+}
+
 static void
 do_accept(struct seed *s, int lfd)
 {
@@ -857,14 +951,36 @@ do_accept(struct seed *s, int lfd)
 				    O_RDONLY | O_CLOEXEC);
 				s->st->refused++;
 				bt_seed_logf(s->o, "connection refused: out "
-				    "of file descriptors");
+				    "of file descriptors (RLIMIT_NOFILE "
+				    "%zu)", s->nofile);
 				continue;
+			}
+			if (errno == EMFILE || errno == ENFILE) {
+				bt_seed_logf(s->o, "out of file descriptors "
+				    "(RLIMIT_NOFILE %zu): not accepting for "
+				    "1 s", s->nofile);
+				listeners(s, 0);
+				s->paused_until = s->now + 1000;
 			}
 			return;		/* EAGAIN, or nothing to do */
 		}
 		if (s->npeer >= s->maxconns) {
 			close(fd);
 			s->st->refused++;
+			if (!s->full) {
+				if (s->maxconns < BT_SEED_MAX_CONNS)
+					bt_seed_logf(s->o, "limit "
+					    "BT_SEED_MAX_CONNS (%zu under "
+					    "RLIMIT_NOFILE %zu): more "
+					    "connections refused",
+					    s->maxconns, s->nofile);
+				else
+					bt_seed_logf(s->o, "limit "
+					    "BT_SEED_MAX_CONNS (%d): more "
+					    "connections refused",
+					    BT_SEED_MAX_CONNS);
+				s->full = 1;
+			}
 			bt_seed_logf(s->o, "connection refused: %zu peers "
 			    "already", s->npeer);
 			continue;
@@ -943,33 +1059,69 @@ housekeeping(struct seed *s)
 {
 	size_t i;
 
+	if (s->paused_until != 0 && s->now >= s->paused_until) {
+		if (s->spare < 0)
+			s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		s->paused_until = 0;
+		listeners(s, 1);
+	}
+
 	for (i = 0; i < s->npeer; i++) {
 		struct peer *p = s->peer[i];
+
+		int64_t silent;
+		int out;
 
 		if (p->dead)
 			continue;
 		if (p->connecting) {
-			if (s->now - p->born > BT_SEED_CONNECT_MS)
-				drop(p, "connect: timed out");
+			if (s->now - p->born > s->connect_ms)
+				cut(p, 0, "BT_SEED_CONNECT_MS",
+				    s->connect_ms / 1000.0, "s", "connect: "
+				    "no answer in %g s", s->connect_ms / 1000.0);
 			continue;
 		}
 		if (!p->hs_done) {
-			if (s->now - p->last_rx > BT_SEED_HANDSHAKE_MS)
-				drop(p, "no handshake in %d s",
-				    BT_SEED_HANDSHAKE_MS / 1000);
+			if (s->now - p->last_rx > s->hs_ms)
+				cut(p, 0, "BT_SEED_HANDSHAKE_MS",
+				    s->hs_ms / 1000.0, "s", "no handshake in "
+				    "%g s", s->hs_ms / 1000.0);
 			continue;
 		}
-		if (s->now - p->last_rx > s->o->idle_ms) {
-			drop(p, "idle for %d s", s->o->idle_ms / 1000);
+		/*
+		 * A peer that does not read what we send: nothing taken by
+		 * its socket for --idle while we have bytes waiting (a
+		 * slow-reader attack holds an upload slot and our memory).
+		 */
+		out = p->iovpos < p->niov || p->ctloff < p->ctllen;
+		if (out && !p->writable &&
+		    s->now - p->last_sent > s->o->idle_ms) {
+			cut(p, 0, "--idle", s->o->idle_ms / 1000.0, "s",
+			    "not reading: nothing sent for %g s",
+			    s->o->idle_ms / 1000.0);
+			continue;
+		}
+		/*
+		 * Silence. A peer that waits for an unchoke has nothing to
+		 * say but keep-alives (BEP 3: every two minutes), so it is
+		 * allowed at least BT_SEED_IDLE_MS whatever --idle says.
+		 */
+		silent = s->o->idle_ms;
+		if (p->choked && p->interested && silent < BT_SEED_IDLE_MS)
+			silent = BT_SEED_IDLE_MS;
+		if (s->now - p->last_rx > silent) {
+			cut(p, 0, silent > s->o->idle_ms ? "BT_SEED_IDLE_MS" :
+			    "--idle", silent / 1000.0, "s", "idle for %g s",
+			    silent / 1000.0);
 			continue;
 		}
 		if (!p->interested &&
 		    s->now - p->uninterested_since > s->o->idle_ms) {
-			drop(p, "not interested for %d s",
-			    s->o->idle_ms / 1000);
+			cut(p, 0, "--idle", s->o->idle_ms / 1000.0, "s",
+			    "not interested for %g s", s->o->idle_ms / 1000.0);
 			continue;
 		}
-		if (s->now - p->last_tx > BT_SEED_KEEPALIVE_MS) {
+		if (!out && s->now - p->last_tx > BT_SEED_KEEPALIVE_MS) {
 			uint8_t ka[4];
 
 			ctl_add(p, ka, bt_wire_keepalive(ka));
@@ -994,16 +1146,15 @@ reap(struct seed *s)
 		if (p->dead) {
 			if (!p->choked && p->interested)
 				s->need_fill = 1;
-			if (p->hs_done && (p->nbad >=
-			    BT_SEED_MAX_BAD_REQUESTS || p->noverflow >=
-			    BT_SEED_MAX_OVERFLOW || p->nchoked >
-			    BT_SEED_MAX_CHOKED_REQUESTS))
+			if (p->hs_done && p->bad)
 				s->st->dropped++;
 			peer_free(s, p);
 		} else
 			s->peer[j++] = p;
 	}
 	s->npeer = j;
+	if (s->npeer < s->maxconns)
+		s->full = 0;
 }
 
 static int
@@ -1197,6 +1348,7 @@ limits(struct seed *s)
 		nofile = (size_t)rl.rlim_cur;
 	else
 		nofile = 1 << 20;
+	s->nofile = nofile;
 	if (cache > nofile / 4)
 		cache = nofile / 4 ? nofile / 4 : 1;
 	s->data.ncache = cache;
@@ -1204,6 +1356,13 @@ limits(struct seed *s)
 	s->maxconns = nofile > cache + 16 ? nofile - cache - 16 : 1;
 	if (s->maxconns > BT_SEED_MAX_CONNS)
 		s->maxconns = BT_SEED_MAX_CONNS;
+	/* A short --idle shortens the waits before a peer speaks too. */
+	s->hs_ms = BT_SEED_HANDSHAKE_MS;
+	s->connect_ms = BT_SEED_CONNECT_MS;
+	if (s->o->idle_ms > 0 && s->o->idle_ms < s->hs_ms)
+		s->hs_ms = s->o->idle_ms;
+	if (s->o->idle_ms > 0 && s->o->idle_ms < s->connect_ms)
+		s->connect_ms = s->o->idle_ms;
 }
 
 /* Work left that no new epoll event will announce (ET, bounded turns). */

@@ -15,12 +15,44 @@
  *			without reading the answers
  *	choked		never interested; 3000 requests while choked
  *	idle		says nothing after the handshake
+ *	keepalive	never interested; a keep-alive every 500 ms
+ *	queue		interested; once unchoked, -r COUNT requests (default
+ *			2000) for the blocks in turn, then reads nothing
  *	get		interested; downloads piece 0 and prints its SHA-1
  *			check ("piece 0 good" or "piece 0 bad")
+ *	blackhole	no peer: listens on ADDR PORT (0: any) with its
+ *			accept queue filled, so that a connection to it is
+ *			never answered; prints the port, waits SECONDS
  *
  * Lines: "handshake", "unchoked", then "closed by peer" when the seeder
  * ends the connection, or "still open after N s" (exit 1) when -t
  * SECONDS (default 20) pass first.
+ *
+ *	hostile-leecher [-t SECONDS] [-n N] [-m KIND,...] [-s SEED]
+ *	    [-b FROM] many TORRENT ADDR PORT
+ *
+ * N connections at once (default 200) from this one process (epoll),
+ * from the address FROM if given (127.0.0.3, say, to tell them from
+ * honest peers in the seeder's log), of the kinds listed (default all
+ * but big), in turns, their order shuffled by SEED:
+ *
+ *	idle		connects and never sends a byte (no handshake)
+ *	mute		shakes hands, then says nothing (reads what comes)
+ *	slow		a 4 KiB receive buffer; interested, keep-alive every
+ *			second; once unchoked, requests 256 blocks and never
+ *			reads again
+ *	flood		a 4 KiB receive buffer; interested and 5000 requests
+ *			at once, never reads
+ *	garbage		shakes hands, then a length prefix over
+ *			BT_WIRE_MAX_MSG and 1 KiB of random bytes
+ *	big		shakes hands, sends a message of an unknown id of
+ *			BT_WIRE_MAX_MSG bytes, then a length prefix of one
+ *			byte more
+ *
+ * It prints "connected N" once every connection is up (or failed), then,
+ * when the seeder has closed them all or SECONDS (default 60) pass, one
+ * line a kind: "KIND COUNT closed K", and exits 0 if all were closed,
+ * else 1.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,6 +221,61 @@ many_requests(int n)
 	}
 }
 
+/* Read nothing; wait for the seeder to close (or reset). */
+static void
+hold(void)
+{
+	for (;;) {
+		struct pollfd pf = { fd, 0, 0 };
+		double left = deadline - now();
+
+		if (left <= 0)
+			timed_out();
+		if (poll(&pf, 1, (int)(left * 1000) + 1) > 0 &&
+		    (pf.revents & (POLLHUP | POLLERR)))
+			closed();
+	}
+}
+
+/*
+ * A listener whose accept queue is full and never drained: Linux drops
+ * the SYNs of further connections, which then never complete.
+ */
+static int
+blackhole(const struct sockaddr_storage *ss, socklen_t sl)
+{
+	struct sockaddr_storage me = *ss;
+	socklen_t ml = sl;
+	int lfd, i, one = 1;
+
+	if ((lfd = socket(ss->ss_family, SOCK_STREAM, 0)) < 0 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) < 0 ||
+	    bind(lfd, (const struct sockaddr *)ss, sl) < 0 ||
+	    listen(lfd, 0) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&me, &ml) < 0) {
+		perror("hostile-leecher: blackhole");
+		return 69;
+	}
+	for (i = 0; i < 4; i++) {
+		int f = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK,
+		    0);
+
+		if (f < 0 || (connect(f, (struct sockaddr *)&me, ml) < 0 &&
+		    errno != EINPROGRESS)) {
+			perror("hostile-leecher: blackhole");
+			return 69;
+		}
+	}
+	printf("%u\n", ntohs(me.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)&me)->sin_port :
+	    ((struct sockaddr_in6 *)&me)->sin6_port));
+	fflush(stdout);
+	while (now() < deadline)
+		poll(NULL, 0, 100);
+	return 0;
+}
+
 /* Read and drop everything until the seeder closes. */
 static void
 drain(void)
@@ -197,6 +285,387 @@ drain(void)
 	while (readn(buf, 1, -1))
 		;
 	timed_out();
+}
+
+/*
+ * Mode "many": N connections of hostile kinds at once, one epoll loop.
+ */
+enum { K_IDLE, K_MUTE, K_SLOW, K_FLOOD, K_GARBAGE, K_BIG, K_N };
+static const char *const kname[K_N] = {
+	"idle", "mute", "slow", "flood", "garbage", "big"
+};
+
+struct conn {
+	int fd, kind;
+	int connecting, closed, reading, unchoked;
+	uint8_t *out;
+	size_t outlen, outoff, outcap;
+	/* What the seeder sent: handshake bytes left, then messages. */
+	size_t hsleft;
+	uint8_t hdr[5];
+	size_t hdrn;
+	uint32_t skip;
+};
+
+static int nmany = 200, nreq = 2000;
+static const char *mix = "idle,mute,slow,flood,garbage";
+static uint64_t seed = 1;
+static const char *from;	/* -b: local address of "many" */
+
+static uint32_t
+rnd32(void)
+{
+	/* xorshift64: the order and the garbage only need to vary. */
+	seed ^= seed << 13;
+	seed ^= seed >> 7;
+	seed ^= seed << 17;
+	return (uint32_t)(seed >> 16);
+}
+
+static void
+out_add(struct conn *c, const void *b, size_t n)
+{
+	if (c->outlen + n > c->outcap) {
+		size_t cap = c->outcap ? c->outcap : 1024;
+
+		while (cap < c->outlen + n)
+			cap *= 2;
+		if ((c->out = realloc(c->out, cap)) == NULL) {
+			perror("hostile-leecher");
+			exit(70);
+		}
+		c->outcap = cap;
+	}
+	memcpy(c->out + c->outlen, b, n);
+	c->outlen += n;
+}
+
+static void
+out_request(struct conn *c, uint32_t index, uint32_t begin, uint32_t len)
+{
+	uint8_t m[17];
+
+	out_add(c, m, bt_wire_request(m, BT_MSG_REQUEST, index, begin, len));
+}
+
+/* n requests for the blocks of the torrent in turn. */
+static void
+out_requests(struct conn *c, int n)
+{
+	uint32_t index = 0, begin = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		int64_t size = bt_piece_size(&t, index);
+		uint32_t len = size - begin < BT_BLOCK_LEN ?
+		    (uint32_t)(size - begin) : BT_BLOCK_LEN;
+
+		out_request(c, index, begin, len);
+		begin += len;
+		if (begin >= size) {
+			begin = 0;
+			index = (index + 1) % t.npieces;
+		}
+	}
+}
+
+static void
+arm(int ep, struct conn *c, int op)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLRDHUP;
+	if (c->reading)
+		ev.events |= EPOLLIN;
+	if (c->connecting || c->outoff < c->outlen)
+		ev.events |= EPOLLOUT;
+	ev.data.ptr = c;
+	if (epoll_ctl(ep, op, c->fd, &ev) < 0) {
+		perror("hostile-leecher: epoll_ctl");
+		exit(70);
+	}
+}
+
+static void
+conn_close(int ep, struct conn *c, int *open)
+{
+	if (c->closed)
+		return;
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->closed = 1;
+	(*open)--;
+}
+
+/* Connected: what the kind says first. */
+static void
+hello(struct conn *c, const uint8_t *id)
+{
+	uint8_t hs[BT_WIRE_HANDSHAKE_LEN], m[5], junk[1024];
+	size_t i;
+
+	c->connecting = 0;
+	c->reading = c->kind != K_SLOW && c->kind != K_FLOOD;
+	if (c->kind == K_IDLE)
+		return;
+	bt_wire_handshake(hs, t.info_hash, id);
+	out_add(c, hs, sizeof(hs));
+	switch (c->kind) {
+	case K_SLOW:
+		c->reading = 1;		/* until unchoked */
+		out_add(c, m, bt_wire_simple(m, BT_MSG_INTERESTED));
+		break;
+	case K_FLOOD:
+		out_add(c, m, bt_wire_simple(m, BT_MSG_INTERESTED));
+		out_requests(c, 5000);
+		break;
+	case K_GARBAGE:
+		bt_put32(m, BT_WIRE_MAX_MSG + 1 + rnd32() % (1u << 20));
+		out_add(c, m, 4);
+		for (i = 0; i < sizeof(junk); i++)
+			junk[i] = (uint8_t)rnd32();
+		out_add(c, junk, sizeof(junk));
+		break;
+	case K_BIG:
+		/* The longest message allowed, of an id nobody knows
+		   (skipped), then one a byte longer. */
+		bt_put32(m, BT_WIRE_MAX_MSG);
+		m[4] = 99;
+		out_add(c, m, 5);
+		memset(junk, 0, sizeof(junk));
+		for (i = 1; i < BT_WIRE_MAX_MSG; i += sizeof(junk))
+			out_add(c, junk, BT_WIRE_MAX_MSG - i < sizeof(junk) ?
+			    BT_WIRE_MAX_MSG - i : sizeof(junk));
+		bt_put32(m, BT_WIRE_MAX_MSG + 1);
+		out_add(c, m, 4);
+		out_add(c, junk, sizeof(junk));
+		break;
+	}
+}
+
+/* Bytes from the seeder: the handshake, then messages, skipped. */
+static void
+parse(struct conn *c, const uint8_t *b, size_t n)
+{
+	while (n > 0 && c->reading) {
+		size_t k;
+
+		if (c->hsleft > 0) {
+			k = n < c->hsleft ? n : c->hsleft;
+			c->hsleft -= k;
+		} else if (c->skip > 0) {
+			k = n < c->skip ? n : c->skip;
+			c->skip -= (uint32_t)k;
+		} else {
+			c->hdr[c->hdrn++] = *b;
+			k = 1;
+			if (c->hdrn == 4 && bt_get32(c->hdr) == 0)
+				c->hdrn = 0;	/* keep-alive */
+			else if (c->hdrn == 5) {
+				c->skip = bt_get32(c->hdr) - 1;
+				c->hdrn = 0;
+				if (c->hdr[4] == BT_MSG_UNCHOKE &&
+				    c->kind == K_SLOW && !c->unchoked) {
+					/* Asks for much, reads no more. */
+					c->unchoked = 1;
+					c->reading = 0;
+					out_requests(c, 256);
+				}
+			}
+		}
+		b += k;
+		n -= k;
+	}
+}
+
+static int
+bind_from(int s, int family)
+{
+	struct sockaddr_storage me;
+
+	memset(&me, 0, sizeof(me));
+	me.ss_family = (sa_family_t)family;
+	if (family == AF_INET && inet_pton(AF_INET, from,
+	    &((struct sockaddr_in *)&me)->sin_addr) == 1)
+		return bind(s, (struct sockaddr *)&me,
+		    sizeof(struct sockaddr_in));
+	if (family == AF_INET6 && inet_pton(AF_INET6, from,
+	    &((struct sockaddr_in6 *)&me)->sin6_addr) == 1)
+		return bind(s, (struct sockaddr *)&me,
+		    sizeof(struct sockaddr_in6));
+	errno = EINVAL;
+	return -1;
+}
+
+static int
+many(const struct sockaddr_storage *ss, socklen_t sl)
+{
+	struct epoll_event ev[64];
+	struct conn *cs;
+	uint8_t id[20], buf[65536];
+	int kinds[K_N], nk = 0, count[K_N] = { 0 }, closed[K_N] = { 0 };
+	int ep, open, pending, i, j, n, small = 4096;
+	double next_ka;
+	char *list, *tok, *save;
+
+	if ((list = strdup(mix)) == NULL)
+		return 70;
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		for (j = 0; j < K_N; j++)
+			if (strcmp(tok, kname[j]) == 0)
+				break;
+		if (j == K_N || nk == K_N) {
+			fprintf(stderr, "hostile-leecher: -m: unknown kind "
+			    "%s\n", tok);
+			return 64;
+		}
+		kinds[nk++] = j;
+	}
+	free(list);
+	if (nk == 0 || nmany < 1)
+		return 64;
+	if ((cs = calloc((size_t)nmany, sizeof(*cs))) == NULL ||
+	    (ep = epoll_create1(0)) < 0) {
+		perror("hostile-leecher");
+		return 70;
+	}
+	for (i = 0; i < nmany; i++)
+		cs[i].kind = kinds[i % nk];
+	for (i = nmany - 1; i > 0; i--) {
+		int k = (int)(rnd32() % (uint32_t)(i + 1)), tmp = cs[i].kind;
+
+		cs[i].kind = cs[k].kind;
+		cs[k].kind = tmp;
+	}
+	open = pending = nmany;
+	for (i = 0; i < nmany; i++) {
+		struct conn *c = &cs[i];
+
+		count[c->kind]++;
+		c->hsleft = BT_WIRE_HANDSHAKE_LEN;
+		memcpy(id, "-HL0001-", 8);
+		snprintf((char *)id + 8, 13, "%012d", i);
+		if ((c->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK,
+		    0)) < 0) {
+			perror("hostile-leecher: socket");
+			return 70;
+		}
+		if (c->kind == K_SLOW || c->kind == K_FLOOD)
+			setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small,
+			    sizeof(small));
+		if (from != NULL && bind_from(c->fd, ss->ss_family) < 0) {
+			perror("hostile-leecher: bind");
+			return 69;
+		}
+		if (connect(c->fd, (const struct sockaddr *)ss, sl) < 0 &&
+		    errno != EINPROGRESS) {
+			close(c->fd);
+			c->closed = 1;
+			open--;
+			pending--;
+			continue;
+		}
+		c->connecting = 1;
+		arm(ep, c, EPOLL_CTL_ADD);
+	}
+	next_ka = now() + 1;
+	while (open > 0 && now() < deadline) {
+		if ((n = epoll_wait(ep, ev, 64, 100)) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("hostile-leecher: epoll_wait");
+			return 70;
+		}
+		for (i = 0; i < n; i++) {
+			struct conn *c = ev[i].data.ptr;
+			uint32_t e = ev[i].events;
+
+			if (c->closed)
+				continue;
+			if (c->connecting) {
+				int err = 0;
+				socklen_t el = sizeof(err);
+
+				pending--;
+				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err,
+				    &el);
+				if (err != 0) {
+					conn_close(ep, c, &open);
+					continue;
+				}
+				memcpy(id, "-HL0001-", 8);
+				snprintf((char *)id + 8, 13, "%012d",
+				    (int)(c - cs));
+				hello(c, id);
+			}
+			if (e & EPOLLIN) {
+				ssize_t r = read(c->fd, buf, sizeof(buf));
+
+				if (r == 0 || (r < 0 && errno != EAGAIN &&
+				    errno != EINTR)) {
+					conn_close(ep, c, &open);
+					continue;
+				}
+				if (r > 0)
+					parse(c, buf, (size_t)r);
+			} else if (e & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+				/* Not reading: the seeder closed or reset. */
+				conn_close(ep, c, &open);
+				continue;
+			}
+			while (c->outoff < c->outlen) {
+				ssize_t w = send(c->fd, c->out + c->outoff,
+				    c->outlen - c->outoff, MSG_NOSIGNAL);
+
+				if (w < 0) {
+					if (errno != EAGAIN && errno != EINTR)
+						conn_close(ep, c, &open);
+					break;
+				}
+				c->outoff += (size_t)w;
+			}
+			if (c->outoff == c->outlen)
+				c->outoff = c->outlen = 0;
+			if (!c->closed)
+				arm(ep, c, EPOLL_CTL_MOD);
+		}
+		if (pending == 0) {
+			printf("connected %d\n", nmany);
+			fflush(stdout);
+			pending = -1;
+		}
+		if (now() >= next_ka) {
+			/* Slow readers show they are alive; a reset
+			   answer tells that the seeder closed. */
+			next_ka = now() + 1;
+			for (i = 0; i < nmany; i++) {
+				struct conn *c = &cs[i];
+				uint8_t ka[4];
+
+				if (c->closed || c->connecting ||
+				    c->kind != K_SLOW)
+					continue;
+				out_add(c, ka, bt_wire_keepalive(ka));
+				arm(ep, c, EPOLL_CTL_MOD);
+			}
+		}
+	}
+	for (i = 0; i < nmany; i++) {
+		if (cs[i].closed)
+			closed[cs[i].kind]++;
+		else
+			close(cs[i].fd);
+		free(cs[i].out);
+	}
+	for (j = 0; j < K_N; j++)
+		if (count[j] > 0)
+			printf("%s %d closed %d\n", kname[j], count[j],
+			    closed[j]);
+	free(cs);
+	close(ep);
+	return open == 0 ? 0 : 1;
 }
 
 int
@@ -211,18 +680,31 @@ main(int argc, char *argv[])
 	uint32_t len, i;
 	int c, k;
 
-	while ((c = getopt(argc, argv, "t:")) != -1) {
+	while ((c = getopt(argc, argv, "b:m:n:r:s:t:")) != -1) {
 		if (c == 't')
 			limit = atoi(optarg);
+		else if (c == 'm')
+			mix = optarg;
+		else if (c == 'n')
+			nmany = atoi(optarg);
+		else if (c == 's')
+			seed = strtoull(optarg, NULL, 10) | 1;
+		else if (c == 'r')
+			nreq = atoi(optarg);
+		else if (c == 'b')
+			from = optarg;
 		else
 			return 64;
 	}
 	if (argc - optind != 4) {
-		fprintf(stderr, "usage: hostile-leecher [-t seconds] mode "
+		fprintf(stderr, "usage: hostile-leecher [-t seconds] [-b from] "
+		    "[-m kinds] [-n count] [-r count] [-s seed] mode "
 		    "torrent addr port\n");
 		return 64;
 	}
 	mode = argv[optind];
+	if (strcmp(mode, "many") == 0 && limit == 20)
+		limit = 60;
 	if (bt_torrent_load(&t, argv[optind + 1], &e) < 0) {
 		fprintf(stderr, "hostile-leecher: %s\n", e.msg);
 		return 65;
@@ -243,6 +725,10 @@ main(int argc, char *argv[])
 	} else
 		return 64;
 	deadline = now() + limit;
+	if (strcmp(mode, "many") == 0)
+		return many(&ss, sl);
+	if (strcmp(mode, "blackhole") == 0)
+		return blackhole(&ss, sl);
 	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		perror("hostile-leecher: connect");
@@ -272,6 +758,18 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(mode, "idle") == 0)
 		drain();
+	if (strcmp(mode, "keepalive") == 0) {
+		for (;;) {
+			struct pollfd pf = { fd, POLLIN, 0 };
+
+			writen(m, bt_wire_keepalive(m));
+			if (now() >= deadline)
+				timed_out();
+			if (poll(&pf, 1, 500) > 0 && read(fd, buf,
+			    sizeof(buf)) <= 0)
+				closed();
+		}
+	}
 	if (strcmp(mode, "choked") == 0) {
 		many_requests(3000);
 		drain();
@@ -289,6 +787,9 @@ main(int argc, char *argv[])
 			request(0, (uint32_t)bt_piece_size(&t, 0) - 1, 2);
 	} else if (strcmp(mode, "flood") == 0) {
 		many_requests(5000);
+	} else if (strcmp(mode, "queue") == 0) {
+		many_requests(nreq);
+		hold();
 	} else if (strcmp(mode, "get") == 0) {
 		int64_t size = bt_piece_size(&t, 0), got = 0;
 		uint8_t md[BT_SHA1_LEN], *piece;
