@@ -30,7 +30,10 @@ struct bt_seed_opts {
 	int verify;		/* check all data at start (else each piece
 				   at its first read) */
 	int nthreads;		/* threads for the check at start */
-	int idle_ms;		/* drop a silent or uninterested peer */
+	int idle_ms;		/* drop a silent or uninterested peer, or
+				   one that reads nothing; under 10 s it
+				   shortens the handshake and connect
+				   waits too */
 	double exit_after;	/* seconds; 0: run until *stop */
 	const char *const *trackers;	/* announce to these */
 	size_t ntrackers;
