@@ -138,7 +138,8 @@ teardown() {
 # A file takes 6 bencode values (its dict, "length", the length, "path",
 # the path list, one name): a torrent holds at most 666,664 files before
 # BT_BENCODE_MAX_TOKENS, so BT_MAX_FILES (1,000,000) is never reached by
-# a torrent read; bt-create.bats hits it when making one.
+# a torrent read (lib/create.c checks it too, when bt-create walks a
+# folder: a million files on disk is too slow for a test).
 @test "torrent: 666,664 files, the most under BT_BENCODE_MAX_TOKENS, are read; one more is over it, status 65" {
 	local f=$BATS_TEST_TMPDIR/t.torrent
 	limits_gen files "$f" 666664
