@@ -113,22 +113,26 @@ if [ "$peers" = - ]; then
 	cat >"$tmp/peers" || exit 74
 	peers=$tmp/peers
 fi
-mkdir -p -- "$dir" || exit 74
+if ! err=$(mkdir -p -- "$dir" 2>&1); then
+	warn "$dir: cannot make the folder: ${err##*: }"
+	exit 74
+fi
 
-# One round of the pipeline; each stage leaves its status in $tmp.
+# One round of the pipeline; each stage leaves its status in $tmp, and
+# bt-fetch-piece its messages (see judge).
 fetch() {
-	rm -f "$tmp"/st.*
+	rm -f "$tmp"/st.* "$tmp/fetch.err"
 	if [ -n "$peers" ]; then
 		echo 0 >"$tmp/st.1"
 		echo 0 >"$tmp/st.2"
 		{ bt-fetch-piece -q -t "$torrent" -p "$peers" -i "$1" \
-		    --stream; echo $? >"$tmp/st.3"; } |
+		    --stream 2>"$tmp/fetch.err"; echo $? >"$tmp/st.3"; } |
 		    { bt-assemble -C "$dir"; echo $? >"$tmp/st.4"; }
 	else
 		{ bt-announce "$torrent"; echo $? >"$tmp/st.1"; } |
 		    { bt-peers; echo $? >"$tmp/st.2"; } |
-		    { bt-fetch-piece -q -t "$torrent" -i "$1" --stream;
-		    echo $? >"$tmp/st.3"; } |
+		    { bt-fetch-piece -q -t "$torrent" -i "$1" --stream \
+		    2>"$tmp/fetch.err"; echo $? >"$tmp/st.3"; } |
 		    { bt-assemble -C "$dir"; echo $? >"$tmp/st.4"; }
 	fi
 }
@@ -141,7 +145,10 @@ judge() {
 	f=$(cat "$tmp/st.3" 2>/dev/null || echo 70)
 	s=$(cat "$tmp/st.4" 2>/dev/null || echo 70)
 	# The disk first: a full or read-only DIR does not get better.
+	# bt-assemble said why; what bt-fetch-piece says then ("Broken
+	# pipe") is only the consequence, and is not repeated.
 	case $s in 74 | 66 | 70) return "$s" ;; esac
+	cat "$tmp/fetch.err" >&2 2>/dev/null
 	for st in "$a" "$p" "$f"; do
 		case $st in
 		0) ;;
@@ -155,13 +162,21 @@ judge() {
 
 last= fails=0
 while :; do
-	list=$(bt-verify --missing "$torrent" "$dir")
+	# What bt-verify says on stderr (a file too long in DIR) is said
+	# once, not every round.
+	list=$(bt-verify --missing "$torrent" "$dir" 2>"$tmp/verify.err")
 	st=$?
+	cmp -s "$tmp/verify.err" "$tmp/verify.said" ||
+	    cat "$tmp/verify.err" >&2
+	mv -f "$tmp/verify.err" "$tmp/verify.said"
 	case $st in
 	0) break ;;
 	1) ;;
 	*) exit "$st" ;;
 	esac
+	# Every piece good but a file wrong (bt-verify said which):
+	# bt-assemble below refuses it with the reason.
+	[ -z "$list" ] && break
 	if [ "$list" = "$last" ]; then
 		fails=$((fails + 1))
 		if [ "$fails" -gt "$retries" ]; then
