@@ -370,6 +370,9 @@ adopt(struct bt_store *s, size_t i, struct bt_err *e)
 		else
 			r = renameat(pfd, base, pfd, part);
 	}
+	/* The new name reaches the disk before the first write does. */
+	if (r == 0 && fsync(pfd) < 0)
+		r = -1;
 	err = errno;
 	close(pfd);
 	if (r == 0)
