@@ -98,7 +98,7 @@ struct seed {
 	int64_t paused_until;	/* listeners off after EMFILE, no spare */
 	struct peer **peer;
 	size_t npeer, maxconns;
-	size_t nofile;		/* RLIMIT_NOFILE (0: none lowered ours) */
+	size_t nofile;		/* RLIMIT_NOFILE, for messages */
 	int full;		/* at maxconns; logged once until below */
 	int hs_ms, connect_ms;	/* timeouts, lowered by o->idle_ms */
 	int64_t now, start, next_rechoke, next_optimistic, next_tick;
@@ -1068,7 +1068,6 @@ housekeeping(struct seed *s)
 
 	for (i = 0; i < s->npeer; i++) {
 		struct peer *p = s->peer[i];
-
 		int64_t silent;
 		int out;
 
