@@ -253,9 +253,10 @@ main(int argc, char *argv[])
 		bt_die_err(pfile, &e);
 	if (pf != stdin)
 		fclose(pf);
-	if (dropped > 0 && o.verbose)
-		bt_warnx("%s: %zu peers over the limit of %d ignored", pfile,
-		    dropped, BT_SWARM_MAX_PEERS);
+	/* Said even without -v: the user may wonder why a peer is not tried. */
+	if (dropped > 0 && !quiet)
+		bt_warnx("%s: %zu peers after the first %d ignored (limit "
+		    "BT_SWARM_MAX_PEERS)", pfile, dropped, BT_SWARM_MAX_PEERS);
 	tpath = tfile != NULL ? tfile : pl.torrent;
 	if (tpath == NULL) {
 		bt_warnx("no torrent: give -t FILE or a \"# torrent\" line");
@@ -310,12 +311,14 @@ main(int argc, char *argv[])
 	clear_progress(&o);
 	if (o.verbose)
 		bt_warnx("%u/%u pieces, %.1f MiB in %.1f s (%.1f MiB/s), "
-		    "%u peers tried, %u served, %u dropped, %u hash failures",
+		    "%u timed out of %u peers tried, %u served, %u dropped, "
+		    "%u hash failures",
 		    st.done, st.wanted, (double)st.bytes / 1048576.0,
 		    (double)st.elapsed_ms / 1000.0,
 		    st.elapsed_ms > 0 ? (double)st.bytes / 1048576.0 /
 		    ((double)st.elapsed_ms / 1000.0) : 0.0,
-		    st.tried, st.served, st.dropped, st.hashfails);
+		    st.timedout, st.tried, st.served, st.dropped,
+		    st.hashfails);
 	if (rc < 0)
 		bt_warn_err(NULL, &e);
 	if (ofile != NULL && close(o.fd) < 0 && rc == 0) {

@@ -261,4 +261,19 @@
 /* Peers from trackers and the peer list kept for connecting out. */
 #define BT_SEED_MAX_DIAL	BT_SWARM_MAX_PEERS
 
+/*
+ * lib/swarm (bt-fetch-piece) under load. Connects and handshakes in
+ * progress at once, besides the BT_SWARM_MAX_CONNS connected peers: most
+ * of a long peer list may never answer, each such try waits for its
+ * timeout, and a half-open connect costs only a descriptor (libtorrent
+ * allows hundreds). Fewer under a low RLIMIT_NOFILE.
+ */
+#define BT_SWARM_MAX_HALFOPEN	256
+/*
+ * Peers past the handshake waiting for a connection slot (parked: their
+ * socket unread) while every slot is taken: enough to fill slots as
+ * they free up, without holding many idle sockets.
+ */
+#define BT_SWARM_MAX_PARKED	16
+
 #endif

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -39,6 +40,7 @@ enum peer_state {
 	PS_WAITING,		/* not tried yet */
 	PS_CONNECTING,
 	PS_HANDSHAKE,		/* ours sent, theirs arriving */
+	PS_PARKED,		/* handshake done, waiting for a free slot */
 	PS_ACTIVE,
 	PS_CLOSED,
 };
@@ -109,8 +111,8 @@ struct peer {
 	/* what it has */
 	uint8_t *have;
 	int seed, saw_avail, choking, interested;
-	/* requests */
-	struct req q[QCAP];
+	/* requests (q and out: allocated while connected) */
+	struct req *q;
 	unsigned qhead, qn, qlive, depth;
 	int snubbed;
 	/* figures */
@@ -118,7 +120,7 @@ struct peer {
 	double rate;
 	int hashfails, badblocks, served;
 	/* out */
-	uint8_t out[OUTCAP];
+	uint8_t *out;
 	size_t outlen;
 	int pollout;
 };
@@ -135,7 +137,11 @@ struct swarm {
 
 	struct peer **peer;
 	size_t npeer, next_try;
-	unsigned nconn;		/* connecting, handshaking or active */
+	unsigned nconn;		/* connecting, handshaking, parked or active */
+	unsigned npending;	/* connecting, handshaking or parked */
+	unsigned nparked;
+	unsigned maxpending;	/* BT_SWARM_MAX_HALFOPEN, or fewer */
+	int said_conns, said_pending, said_inflight;	/* limits logged */
 
 	uint32_t npieces;
 	uint8_t *pstate;
@@ -184,6 +190,26 @@ plog(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
 	s->c->on_log(s->c->arg, level, msg);
+}
+
+/* A limit of the engine was reached: said once a run. */
+static void
+slog(struct swarm *s, int *said, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+slog(struct swarm *s, int *said, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (*said || s->c->on_log == NULL)
+		return;
+	*said = 1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->c->on_log(s->c->arg, BT_LOG_LIMIT, msg);
 }
 
 static int
@@ -428,7 +454,8 @@ piece_verified(struct swarm *s, struct piece *pc, int ok)
 		if (++p->hashfails >= BT_SWARM_BAN_HASHFAILS &&
 		    p->state != PS_CLOSED)
 			drop(s, p, BT_LOG_BAD, "banned: %d pieces failed "
-			    "their SHA-1", p->hashfails);
+			    "their SHA-1 (limit BT_SWARM_BAN_HASHFAILS)",
+			    p->hashfails);
 	}
 	for (b = 0; b < pc->nblocks; b++) {
 		pc->bst[b] = pc->bnreq[b] > 0 ? B_REQ : B_FREE;
@@ -669,6 +696,11 @@ pick(struct swarm *s, struct peer *p, struct piece **out, uint32_t *blk)
 		if (pc->owner == p->id && (b = free_block(pc)) >= 0)
 			goto found;
 	}
+	if (s->nact >= s->maxact && s->left_to_start > 0)
+		slog(s, &s->said_inflight, "%u pieces of %u bytes in flight: "
+		    "no more started until one is done (limit "
+		    "BT_SWARM_MAX_INFLIGHT)", s->maxact,
+		    (unsigned)s->t->piece_length);
 	if (s->nact < s->maxact && (i = pick_new(s, p)) >= 0) {
 		pc = piece_start(s, (uint32_t)i, p->id);
 		if (pc != NULL && (b = free_block(pc)) >= 0)
@@ -845,8 +877,16 @@ drop(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 		close(p->fd);
 		p->fd = -1;
 	}
+	free(p->q);
+	p->q = NULL;
+	p->out = NULL;		/* the same allocation */
+	p->outlen = 0;
 	if (p->state == PS_ACTIVE)
 		s->st.peers--;
+	else
+		s->npending--;
+	if (p->state == PS_PARKED)
+		s->nparked--;
 	p->state = PS_CLOSED;
 	s->nconn--;
 }
@@ -859,8 +899,16 @@ try_connect(struct swarm *s, struct peer *p)
 
 	s->st.tried++;
 	s->nconn++;
+	s->npending++;
 	p->state = PS_CONNECTING;
 	p->t_state = s->now;
+	/* Request ring and out buffer: only while connected. */
+	p->q = malloc(QCAP * sizeof(struct req) + OUTCAP);
+	if (p->q == NULL) {
+		drop(s, p, BT_LOG_INFO, "out of memory");
+		return;
+	}
+	p->out = (uint8_t *)(p->q + QCAP);
 	fd = socket(p->addr.sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -962,8 +1010,8 @@ piece_header(struct swarm *s, struct peer *p, uint32_t index, uint32_t begin,
 	if (r == NULL) {
 		if (++p->badblocks >= BT_SWARM_BAN_BADBLOCKS) {
 			drop(s, p, BT_LOG_BAD, "banned: %d blocks never asked "
-			    "for, or of a wrong offset or length",
-			    p->badblocks);
+			    "for, or of a wrong offset or length (limit "
+			    "BT_SWARM_BAN_BADBLOCKS)", p->badblocks);
 			return -1;
 		}
 		return 0;
@@ -1164,7 +1212,8 @@ parse(struct swarm *s, struct peer *p, size_t *need)
 		}
 		if (len > BT_WIRE_MAX_MSG) {
 			drop(s, p, BT_LOG_BAD, "message of %u bytes over the "
-			    "limit of %d", len, BT_WIRE_MAX_MSG);
+			    "limit of %d (limit BT_WIRE_MAX_MSG)", len,
+			    BT_WIRE_MAX_MSG);
 			return -1;
 		}
 		if (p->hlen < 5) {
@@ -1213,6 +1262,26 @@ parse(struct swarm *s, struct peer *p, size_t *need)
 	}
 }
 
+/* Past the handshake, with a free slot: a connected peer. */
+static int
+activate(struct swarm *s, struct peer *p)
+{
+	if (p->state == PS_PARKED)
+		s->nparked--;
+	s->npending--;
+	p->state = PS_ACTIVE;
+	p->t_state = p->t_block = s->now;
+	p->have = calloc(1, (s->npieces + 7) / 8);
+	if (p->have == NULL) {
+		bt_errf(s->e, BT_EX_SOFTWARE, -1, "out of memory");
+		s->failed = 1;
+		return -1;
+	}
+	s->st.peers++;
+	plog(s, p, BT_LOG_INFO, "handshake done");
+	return 0;
+}
+
 static int
 handshake_read(struct swarm *s, struct peer *p)
 {
@@ -1240,17 +1309,28 @@ handshake_read(struct swarm *s, struct peer *p)
 	}
 	if (st != BT_HS_DONE)
 		return 1;
-	p->state = PS_ACTIVE;
-	p->t_state = p->t_block = s->now;
-	p->have = calloc(1, (s->npieces + 7) / 8);
-	if (p->have == NULL) {
-		bt_errf(s->e, BT_EX_SOFTWARE, -1, "out of memory");
-		s->failed = 1;
-		return -1;
+	if (s->st.peers >= BT_SWARM_MAX_CONNS) {
+		/*
+		 * Every slot taken: it waits, its socket unread, until one
+		 * is free (its messages stay in the kernel's buffer).
+		 */
+		struct epoll_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.data.ptr = p;
+		epoll_ctl(s->ep, EPOLL_CTL_MOD, p->fd, &ev);
+		p->pollout = -1;
+		p->state = PS_PARKED;
+		p->t_state = s->now;
+		s->nparked++;
+		slog(s, &s->said_conns, "%d peers connected: others wait for "
+		    "a free slot (limit BT_SWARM_MAX_CONNS)",
+		    BT_SWARM_MAX_CONNS);
+		plog(s, p, BT_LOG_INFO, "handshake done; waits for a free "
+		    "slot (limit BT_SWARM_MAX_CONNS)");
+		return 1;
 	}
-	s->st.peers++;
-	plog(s, p, BT_LOG_INFO, "handshake done");
-	return 0;
+	return activate(s, p);
 }
 
 static void
@@ -1341,6 +1421,43 @@ readable(struct swarm *s, struct peer *p)
 
 /* ---- timers ------------------------------------------------------------ */
 
+/*
+ * Connect to more listed peers: many at once, since most of a long list
+ * may never answer and each such try waits for its timeout. Not while
+ * every slot is taken and enough peers wait for one.
+ */
+static void
+dial_more(struct swarm *s)
+{
+	while (s->next_try < s->npeer && s->npending < s->maxpending &&
+	    (s->st.peers < BT_SWARM_MAX_CONNS ||
+	    s->nparked < BT_SWARM_MAX_PARKED))
+		try_connect(s, s->peer[s->next_try++]);
+	if (s->next_try < s->npeer && s->npending >= s->maxpending)
+		slog(s, &s->said_pending, "%u connects and handshakes in "
+		    "progress: more listed peers wait (limit "
+		    "BT_SWARM_MAX_HALFOPEN)", s->maxpending);
+}
+
+/* A parked peer takes a free slot; what it sent meanwhile is read now. */
+static void
+unpark(struct swarm *s, struct peer *p)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = p;
+	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, p->fd, &ev) < 0) {
+		drop(s, p, BT_LOG_INFO, "epoll: %s", strerror(errno));
+		return;
+	}
+	p->pollout = 0;
+	if (activate(s, p) < 0)
+		return;
+	readable(s, p);
+}
+
 static void
 tick(struct swarm *s)
 {
@@ -1354,22 +1471,49 @@ tick(struct swarm *s)
 
 		switch (p->state) {
 		case PS_CONNECTING:
-			if (s->now - p->t_state > s->connect_ms)
-				drop(s, p, BT_LOG_INFO, "connect timed out");
+			if (s->now - p->t_state > s->connect_ms) {
+				s->st.timedout++;
+				drop(s, p, BT_LOG_INFO, "no connection in %d "
+				    "ms (limit BT_SWARM_CONNECT_MS, "
+				    "--connect-timeout)", s->connect_ms);
+			}
 			continue;
 		case PS_HANDSHAKE:
-			if (s->now - p->t_state > s->handshake_ms)
-				drop(s, p, BT_LOG_INFO, "no handshake in "
-				    "%d ms", s->handshake_ms);
+			if (s->now - p->t_state > s->handshake_ms) {
+				s->st.timedout++;
+				drop(s, p, BT_LOG_INFO, "no handshake in %d "
+				    "ms (limit BT_SWARM_HANDSHAKE_MS, "
+				    "--handshake-timeout)", s->handshake_ms);
+			}
+			continue;
+		case PS_PARKED:
+			/* A free slot: parked peers come in, in list order. */
+			if (s->st.peers < BT_SWARM_MAX_CONNS)
+				unpark(s, p);
 			continue;
 		case PS_ACTIVE:
 			break;
 		default:
 			continue;
 		}
+		/*
+		 * Every slot taken and peers wait for one: a peer that
+		 * keeps us choked, or has nothing we want, gives its slot
+		 * up after the handshake timeout, not the idle one.
+		 */
+		if (s->nparked > 0 && !p->served && (p->choking ||
+		    !p->interested) && s->now - p->t_state > s->handshake_ms) {
+			s->st.timedout++;
+			drop(s, p, BT_LOG_INFO, "%s for %d ms while peers wait "
+			    "for a slot (limit BT_SWARM_MAX_CONNS)",
+			    p->choking ? "choked us" : "has nothing we want",
+			    s->handshake_ms);
+			continue;
+		}
 		if (s->now - p->t_block > s->idle_ms) {
-			drop(s, p, BT_LOG_INFO, "no block in %d ms",
-			    s->idle_ms);
+			s->st.timedout++;
+			drop(s, p, BT_LOG_INFO, "no block in %d ms (limit "
+			    "BT_SWARM_IDLE_MS, --idle-timeout)", s->idle_ms);
 			continue;
 		}
 		if (p->qlive > 0 && !p->snubbed &&
@@ -1377,8 +1521,8 @@ tick(struct swarm *s)
 		    s->now - p->t_asked > s->snub_ms) {
 			/* Snubbed: its requests go to other peers. */
 			p->snubbed = 1;
-			plog(s, p, BT_LOG_INFO, "snubbed: no block in %d ms",
-			    s->snub_ms);
+			plog(s, p, BT_LOG_INFO, "snubbed: no block in %d ms "
+			    "(limit BT_SWARM_SNUB_MS)", s->snub_ms);
 			release_requests(s, p, 1, 0);
 		}
 		if (second) {
@@ -1412,12 +1556,31 @@ tick(struct swarm *s)
 		if (s->c->on_progress != NULL)
 			s->c->on_progress(s->c->arg, &s->st);
 	}
-	/* Connect to more listed peers as slots free up. */
-	while (s->nconn < BT_SWARM_MAX_CONNS && s->next_try < s->npeer)
-		try_connect(s, s->peer[s->next_try++]);
+	dial_more(s);
 }
 
 /* ---- setup and the loop ------------------------------------------------ */
+
+/*
+ * Connects in progress at once: BT_SWARM_MAX_HALFOPEN, fewer if the
+ * descriptor limit would not leave room for them beside the connected
+ * peers, the output, the data files of the caller and a few more.
+ */
+static unsigned
+max_pending(void)
+{
+	struct rlimit rl;
+	rlim_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return BT_SWARM_MAX_HALFOPEN;
+	room = rl.rlim_cur > BT_SWARM_MAX_CONNS + 64 ?
+	    rl.rlim_cur - BT_SWARM_MAX_CONNS - 64 : 0;
+	if (room < 4)
+		room = 4;
+	return room < BT_SWARM_MAX_HALFOPEN ? (unsigned)room :
+	    BT_SWARM_MAX_HALFOPEN;
+}
 
 static int
 setup(struct swarm *s, const struct bt_swarm_conf *c,
@@ -1437,6 +1600,7 @@ setup(struct swarm *s, const struct bt_swarm_conf *c,
 	    BT_SWARM_HANDSHAKE_MS;
 	s->idle_ms = c->idle_ms > 0 ? c->idle_ms : BT_SWARM_IDLE_MS;
 	s->snub_ms = c->snub_ms > 0 ? c->snub_ms : BT_SWARM_SNUB_MS;
+	s->maxpending = max_pending();
 	s->maxact = (unsigned)(cap / t->piece_length);
 	if (s->maxact < 2)
 		s->maxact = 2;
@@ -1508,6 +1672,7 @@ teardown(struct swarm *s)
 		if (p->fd >= 0)
 			close(p->fd);
 		free(p->have);
+		free(p->q);
 		free(p);
 	}
 	while (s->nact > 0)
@@ -1587,6 +1752,12 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 			}
 			if (p->state == PS_CLOSED)
 				continue;
+			if (p->state == PS_PARKED) {
+				/* Only errors are reported while parked. */
+				drop(s, p, BT_LOG_INFO, "closed while waiting "
+				    "for a free slot");
+				continue;
+			}
 			if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 				readable(s, p);
 			if (p->state != PS_CLOSED &&
@@ -1596,7 +1767,8 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 		if (s->now - s->t_tick >= 100) {
 			s->t_tick = s->now;
 			tick(s);
-		}
+		} else if (!s->failed)
+			dial_more(s);	/* slots freed by refusals and closes */
 	}
 	s->st.elapsed_ms = now_ms() - s->start;
 	if (st != NULL)

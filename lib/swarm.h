@@ -31,12 +31,15 @@ struct bt_swarm_stats {
 	unsigned served;	/* peers that gave at least one good block */
 	unsigned dropped;	/* for misbehaviour (see on_log) */
 	unsigned hashfails;	/* pieces that failed their SHA-1 */
+	unsigned timedout;	/* peers closed at a connect, handshake or
+				   idle timeout */
 };
 
 /* Levels of on_log messages. */
 enum {
 	BT_LOG_BAD = 1,		/* a peer misbehaved and was dropped */
 	BT_LOG_INFO = 2,	/* connection failures, ordinary closes */
+	BT_LOG_LIMIT = 1,	/* a limit of the engine reached (once) */
 };
 
 struct bt_swarm_conf {

@@ -82,8 +82,8 @@ bt_wire_check_len(uint8_t id, uint32_t len, uint32_t npieces,
 
 	if (len > BT_WIRE_MAX_MSG)
 		return bt_errf(e, BT_EX_DATAERR, -1,
-		    "message of %u bytes over the limit of %d", len,
-		    BT_WIRE_MAX_MSG);
+		    "message of %u bytes over the limit of %d (limit "
+		    "BT_WIRE_MAX_MSG)", len, BT_WIRE_MAX_MSG);
 	switch (id) {
 	case BT_MSG_BITFIELD:
 		want = 1 + (npieces + 7) / 8;
