@@ -323,7 +323,9 @@ add_peer(struct bt_tracker_answer *a, size_t maxpeers,
 	int r;
 
 	if (a->peers.n >= maxpeers) {
-		a->dropped++;
+		/* A peer already kept is a duplicate, not a drop. */
+		if (!bt_peerlist_has(&a->peers, pa))
+			a->dropped++;
 		return 0;
 	}
 	if ((r = bt_peerlist_add(&a->peers, pa)) < 0)

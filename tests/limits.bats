@@ -304,9 +304,9 @@ teardown() {
 	assert_equal "$stderr" "bt-announce: http://127.0.0.1:$HT_PORT/announce: answer larger than 1048576 bytes (limit BT_TRACKER_MAX_ANSWER)"
 }
 
-@test "tracker: 10,001 peers: bt-peers keeps BT_TRACKER_MAX_PEERS and says how many it dropped, status 0" {
+@test "tracker: 10,001 peers and 5 repeated: bt-peers keeps BT_TRACKER_MAX_PEERS and says how many it dropped, status 0" {
 	local f=$BATS_TEST_TMPDIR/answer
-	limits_gen answer "$f" 10001 0
+	limits_gen answer "$f" 10001 0 5
 	hostile_start -b "$f" ok
 	cd "$BATS_FILE_TMPDIR"
 	bt-announce --tracker "http://127.0.0.1:$HT_PORT/announce" \

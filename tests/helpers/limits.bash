@@ -15,8 +15,9 @@
 #			joined with '/') is N bytes
 #   component N		a torrent whose one file's name is N bytes
 #   trackers N		a torrent whose announce-list has N trackers
-#   answer N M		a tracker answer of exactly M bytes with N
-#			compact peers 127.0.X.Y:6881 (M 0: no padding)
+#   answer N M [D]	a tracker answer of exactly M bytes with N
+#			compact peers 127.0.X.Y:6881 (M 0: no padding),
+#			then D more that repeat the first
 #   failure N		a tracker answer whose failure reason is N bytes
 #   answers N M		N tracker answers of M distinct peers each, all
 #			different (the stream of bt(7))
@@ -102,7 +103,8 @@ elif kind == 'trackers':
     w.write(torrent(single('t', 1, 16384, 1), s('announce-list') + al))
 elif kind == 'answer':
     M = a[1]
-    peers = b''.join(compact(i) for i in range(N))
+    D = a[2] if len(a) > 2 else 0
+    peers = b''.join(compact(i) for i in range(N)) + compact(0) * D
     t = b'd' + s('interval') + b'i1800e' + s('peers') + s(peers)
     if M:
         pad = M - len(t) - len(b'1:z') - 1
