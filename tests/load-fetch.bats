@@ -260,8 +260,7 @@ hostile_alone() {
 	cmp "$f/big/data" "$d/got/data"
 	run cat "$d/err"
 	assert_line "bt-fetch-piece: 2 pieces of 16777216 bytes in flight: no more started until one is done (limit BT_SWARM_MAX_INFLIGHT)"
-	# 4 pieces of 16 MiB: all in flight would be 64 MiB, and more with a
-	# piece buffer a peer (the pool keeps at most two).
+	# 4 pieces of 16 MiB: all of them in flight would be 64 MiB.
 	if asan; then
 		[ "$HWM_KIB" -lt $((768 * 1024)) ]
 	else
