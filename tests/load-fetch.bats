@@ -96,9 +96,9 @@ print("\n".join(lines))' "$1"
 	local d=$BATS_TEST_TMPDIR f=$BATS_FILE_TMPDIR seed p1 p2
 	seed=${LOAD_SEED:-$RANDOM}
 	echo "# seed $seed (LOAD_SEED=$seed to replay)" >&3
-	# 5,000 refused, 2,000 whose connect hangs, 2,000 silent after the
-	# connect, 500 choking, 497 unchoking and stalling.
-	dead_start -r 5000 -b 2000 -c 2000 -h 500 -u 497
+	# 6,000 refused, 1,500 whose connect hangs, 1,500 silent after the
+	# connect, 250 choking, 247 unchoking and stalling.
+	dead_start -r 6500 -b 1500 -c 1500 -h 250 -u 247
 	p1=$(free_port)
 	seed_lt "$f/t.torrent" "$f/single" "$p1"
 	p2=$(free_port)
@@ -196,9 +196,9 @@ bt-fetch-piece: $peer: no block in 2000 ms (limit BT_SWARM_IDLE_MS, --idle-timeo
 	assert_equal "$stderr" "bt-fetch-piece: timed out after 2 s: 33 of 33 pieces missing"
 }
 
-@test "BT_SWARM_MAX_CONNS: 300 choking peers, 64 at once; those waiting for a slot push out peers that keep us choked" {
+@test "BT_SWARM_MAX_CONNS: 200 choking peers, 64 at once; those waiting for a slot push out peers that keep us choked" {
 	local d=$BATS_TEST_TMPDIR
-	dead_start -h 300
+	dead_start -h 200
 	# A low descriptor limit leaves room for 20 connects beside the 64
 	# connections (and 64 spare).
 	FETCH_ULIMIT=148 fetch_watch -vv --handshake-timeout 1 --idle-timeout 2 \
@@ -209,7 +209,7 @@ bt-fetch-piece: $peer: no block in 2000 ms (limit BT_SWARM_IDLE_MS, --idle-timeo
 	assert_line "bt-fetch-piece: 64 peers connected: others wait for a free slot (limit BT_SWARM_MAX_CONNS)"
 	assert_line "bt-fetch-piece: 20 connects and handshakes in progress: more listed peers wait (limit BT_SWARM_MAX_HALFOPEN)"
 	assert_line --partial ": choked us for 1000 ms while peers wait for a slot (limit BT_SWARM_MAX_CONNS)"
-	assert_line --regexp '^bt-fetch-piece: 0/33 pieces, .* 300 timed out of 300 peers tried, 0 served, 0 dropped'
+	assert_line --regexp '^bt-fetch-piece: 0/33 pieces, .* 200 timed out of 200 peers tried, 0 served, 0 dropped'
 }
 
 # hostile_alone MODE: the hostile peer alone serves h.torrent; status 69.
@@ -244,7 +244,7 @@ hostile_alone() {
 @test "BT_SWARM_MAX_INFLIGHT: 16 MiB pieces from 3 seeders, two in flight at a time: memory stays near 32 MiB, and -v names the limit" {
 	local d=$BATS_TEST_TMPDIR f=$BATS_FILE_TMPDIR p1 p2
 	mkdir -p "$f/big"
-	[ -s "$f/big/data" ] || rand_file "$f/big/data" $((64 * 1048576))
+	[ -s "$f/big/data" ] || rand_file "$f/big/data" $((48 * 1048576))
 	mktorrent -l 24 -a http://127.0.0.1:1/announce -o "$d/big.torrent" \
 	    "$f/big/data" >/dev/null
 	p1=$(free_port)
@@ -260,7 +260,7 @@ hostile_alone() {
 	cmp "$f/big/data" "$d/got/data"
 	run cat "$d/err"
 	assert_line "bt-fetch-piece: 2 pieces of 16777216 bytes in flight: no more started until one is done (limit BT_SWARM_MAX_INFLIGHT)"
-	# 4 pieces of 16 MiB: all of them in flight would be 64 MiB.
+	# 3 pieces of 16 MiB: all of them in flight would be 48 MiB.
 	if asan; then
 		[ "$HWM_KIB" -lt $((768 * 1024)) ]
 	else

@@ -98,6 +98,10 @@ test_lengths(void)
 	    "unknown id accepted (to be skipped)");
 	T_OK(bt_wire_check_len(99, BT_WIRE_MAX_MSG + 1, 10, BT_BLOCK_LEN,
 	    &e) < 0, "any message over BT_WIRE_MAX_MSG refused");
+	T_STREQ(e.msg, "message of 1048593 bytes over the limit of 1048592 "
+	    "(limit BT_WIRE_MAX_MSG)", "the refusal names BT_WIRE_MAX_MSG");
+	T_OK(bt_wire_check_len(20, BT_WIRE_MAX_MSG, 10, BT_BLOCK_LEN, &e) == 0,
+	    "an extension message of exactly BT_WIRE_MAX_MSG is taken");
 	T_OK(bt_wire_check_len(BT_MSG_BITFIELD, 1 + (1u << 19), 1u << 22,
 	    BT_BLOCK_LEN, &e) == 0, "bitfield of BT_MAX_PIECES fits");
 }
