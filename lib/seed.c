@@ -5,6 +5,7 @@
  * is readable and writable, and the loop serves it until EAGAIN.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -100,6 +101,8 @@ struct seed {
 	size_t npeer, maxconns;
 	size_t nofile;		/* RLIMIT_NOFILE, for messages */
 	int full;		/* at maxconns; logged once until below */
+	int starved;		/* a peer choked for want of descriptors */
+	size_t inuse;		/* descriptors open at start under nofile */
 	int hs_ms, connect_ms;	/* timeouts, lowered by o->idle_ms */
 	int64_t now, start, next_rechoke, next_optimistic, next_tick;
 	double tokens;		/* rate limit bucket, bytes */
@@ -691,9 +694,19 @@ fill_batch(struct seed *s, struct peer *p)
 			st = bt_sdata_read(&s->data, r.index, r.begin, runlen,
 			    dst);
 		if (st == BT_SDATA_AGAIN) {
-			/* Out of descriptors: this request is lost, not the
-			   piece. */
-			continue;
+			/*
+			 * Out of descriptors: not the piece's fault. The peer
+			 * is choked (BEP 3: its requests are dropped, it asks
+			 * again once unchoked) and unchoked within a second,
+			 * when some may be free: never left waiting for
+			 * blocks that will not come, never a busy loop.
+			 */
+			bt_seed_logf(s->o, "%s: out of file descriptors "
+			    "(RLIMIT_NOFILE %zu) reading piece %u: choked for "
+			    "now", p->name, s->nofile, r.index);
+			choke(p);
+			s->starved = 1;
+			break;
 		}
 		if (st != BT_SDATA_OK) {
 			drop_piece(s, r.index, st == BT_SDATA_BAD ?
@@ -968,7 +981,14 @@ do_accept(struct seed *s, int lfd)
 			close(fd);
 			s->st->refused++;
 			if (!s->full) {
-				if (s->maxconns < BT_SEED_MAX_CONNS)
+				if (s->maxconns < BT_SEED_MAX_CONNS &&
+				    s->inuse > 7)
+					bt_seed_logf(s->o, "limit "
+					    "BT_SEED_MAX_CONNS (%zu under "
+					    "RLIMIT_NOFILE %zu, %zu open at "
+					    "start): more connections refused",
+					    s->maxconns, s->nofile, s->inuse);
+				else if (s->maxconns < BT_SEED_MAX_CONNS)
 					bt_seed_logf(s->o, "limit "
 					    "BT_SEED_MAX_CONNS (%zu under "
 					    "RLIMIT_NOFILE %zu): more "
@@ -1059,6 +1079,10 @@ housekeeping(struct seed *s)
 {
 	size_t i;
 
+	if (s->starved) {
+		s->starved = 0;
+		s->need_fill = 1;
+	}
 	if (s->paused_until != 0 && s->now >= s->paused_until) {
 		if (s->spare < 0)
 			s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -1337,22 +1361,56 @@ check_data(struct seed *s, const char *dir, struct bt_err *e)
 	return 0;
 }
 
+/*
+ * Descriptors open now under nofile (stdio, and any a parent left us):
+ * the ones that take a number we could use.
+ */
+static size_t
+open_fds(size_t nofile)
+{
+	struct dirent *de;
+	DIR *d;
+	size_t n = 0;
+	int self;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return 3;
+	self = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+
+		if (de->d_name[0] != '.' && *end == '\0' && fd != self &&
+		    fd >= 0 && (size_t)fd < nofile)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 static void
 limits(struct seed *s)
 {
 	struct rlimit rl;
-	size_t cache = BT_SEED_FD_CACHE, nofile = 1024;
+	size_t cache = BT_SEED_FD_CACHE, nofile, extra;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		nofile = (size_t)rl.rlim_cur;
 	else
 		nofile = 1 << 20;
 	s->nofile = nofile;
+	/*
+	 * 16 for the rest: stdio, epoll, listeners, eventfd, spare, data
+	 * dir (9), the announces' sockets (3), and up to 4 a parent left
+	 * open; more than that lower the peers.
+	 */
+	s->inuse = open_fds(nofile);
+	extra = s->inuse > 7 ? s->inuse - 7 : 0;
 	if (cache > nofile / 4)
 		cache = nofile / 4 ? nofile / 4 : 1;
 	s->data.ncache = cache;
-	/* stdio, epoll, listeners, eventfd, spare, data dir, data files. */
-	s->maxconns = nofile > cache + 16 ? nofile - cache - 16 : 1;
+	s->maxconns = nofile > cache + 16 + extra ?
+	    nofile - cache - 16 - extra : 1;
 	if (s->maxconns > BT_SEED_MAX_CONNS)
 		s->maxconns = BT_SEED_MAX_CONNS;
 	/* A short --idle shortens the waits before a peer speaks too. */

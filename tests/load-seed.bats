@@ -33,13 +33,24 @@ teardown() {
 T=$BATS_FILE_TMPDIR/t.torrent
 
 # Start bt-seed -v -b 127.0.0.1 -p 0 with more arguments, under
-# "ulimit -n $SEED_ULIMIT" if set; return once it has checked its data.
-# Sets SEED_PID, SEED_PORT, SEED_LOG (its stderr), SEED_OUT (stdout).
+# "ulimit -n $SEED_ULIMIT" if set; with SEED_FDS set, with only stdio and
+# that many more descriptors open (to /dev/null) when it starts. Returns
+# once it has checked its data. Sets SEED_PID, SEED_PORT, SEED_LOG (its
+# stderr), SEED_OUT (stdout).
 seed_start() {
 	SEED_LOG=$BATS_TEST_TMPDIR/seed.log
 	SEED_OUT=$BATS_TEST_TMPDIR/seed.out
 	(
 		[ -z "${SEED_ULIMIT:-}" ] || ulimit -n "$SEED_ULIMIT" || exit 70
+		if [ -n "${SEED_FDS:-}" ]; then
+			for f in /proc/"$BASHPID"/fd/*; do
+				f=${f##*/}
+				[ "$f" -gt 2 ] && eval "exec $f>&-"
+			done
+			for _ in $(seq "$SEED_FDS"); do
+				exec {f}</dev/null
+			done
+		fi
 		exec bt-seed -v -b 127.0.0.1 -p 0 "$@"
 	) </dev/null >"$SEED_OUT" 2>"$SEED_LOG" 3>&- &
 	SEED_PID=$!
@@ -111,11 +122,11 @@ vmhwm() {
 # The memory bound: per peer a few hundred bytes and at most 24 KiB of
 # queue (BT_SEED_MAX_QUEUE), 64 KiB of send buffer per unchoked peer, a
 # 256 KiB check buffer, the torrent: under 16 MiB for 500 peers, plus the
-# libraries. ASan adds its shadow memory and a quarantine of up to
-# 256 MiB of freed blocks.
+# libraries (about 14 MiB in all here). ASan about doubles it (shadow
+# memory, redzones, freed blocks held in quarantine).
 mem_bound_kib() {
 	if ldd "$BT_BIN/bt-seed" | grep -q libasan; then
-		echo $((512 * 1024))
+		echo $((128 * 1024))
 	else
 		echo $((64 * 1024))
 	fi
@@ -230,6 +241,33 @@ garbage 50 closed 50"
 	assert_equal "$SEED_STATUS" 0
 	run jq .refused "$SEED_OUT"
 	assert_output "$refused"
+}
+
+@test "descriptors a parent left open lower the cap too: 20 of 64 leave 16 peers" {
+	# 64 - 16 (data files) - 16 (the rest, with 4 inherited) - 16.
+	SEED_ULIMIT=64 SEED_FDS=20 seed_start -n -i 2 "$T" \
+	    "$BATS_FILE_TMPDIR/data"
+	run -0 hostile -t 30 -n 30 -m mute many
+	assert_output $'connected 30\nmute 30 closed 30'
+	run logged '^bt-seed: limit BT_SEED_MAX_CONNS \(16 under RLIMIT_NOFILE 64, 23 open at start\): more connections refused$'
+	assert_output 1
+	run logged '^bt-seed: connection refused: 16 peers already$'
+	assert_output 14
+	run logged 'out of file descriptors'
+	assert_output 0
+}
+
+@test "out of descriptors to read the data: the peer is choked and told why in the log, no crash" {
+	# ulimit -n 10: stdio, 5 of the seeder's own, the peer; the data
+	# file needs two more (its folder, then itself).
+	SEED_ULIMIT=10 SEED_FDS=0 seed_start -n -V "$T" \
+	    "$BATS_FILE_TMPDIR/data"
+	run -1 hostile -t 3 get
+	assert_output $'handshake\nunchoked\nstill open after 3 s'
+	run logged '^bt-seed: 127\.0\.0\.1 [0-9]+: out of file descriptors \(RLIMIT_NOFILE 10\) reading piece 0: choked for now$'
+	[ "$output" -ge 1 ]
+	seed_stop
+	assert_equal "$SEED_STATUS" 0
 }
 
 @test "BT_SEED_MAX_CONNS: past 500 peers at once, connections are refused and the limit is named once" {

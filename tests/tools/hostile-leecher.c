@@ -479,6 +479,17 @@ parse(struct conn *c, const uint8_t *b, size_t n)
 	}
 }
 
+/* "-HL0001-" and the connection's number in 12 digits. */
+static void
+peer_id(uint8_t id[20], int i)
+{
+	char num[16];
+
+	memcpy(id, "-HL0001-", 8);
+	snprintf(num, sizeof(num), "%012d", i);
+	memcpy(id + 8, num, 12);
+}
+
 static int
 bind_from(int s, int family)
 {
@@ -545,8 +556,6 @@ many(const struct sockaddr_storage *ss, socklen_t sl)
 
 		count[c->kind]++;
 		c->hsleft = BT_WIRE_HANDSHAKE_LEN;
-		memcpy(id, "-HL0001-", 8);
-		snprintf((char *)id + 8, 13, "%012d", i);
 		if ((c->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK,
 		    0)) < 0) {
 			perror("hostile-leecher: socket");
@@ -595,9 +604,7 @@ many(const struct sockaddr_storage *ss, socklen_t sl)
 					conn_close(ep, c, &open);
 					continue;
 				}
-				memcpy(id, "-HL0001-", 8);
-				snprintf((char *)id + 8, 13, "%012d",
-				    (int)(c - cs));
+				peer_id(id, (int)(c - cs));
 				hello(c, id);
 			}
 			if (e & EPOLLIN) {
