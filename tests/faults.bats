@@ -28,10 +28,10 @@ setup_file() {
 	    data/one.bin >/dev/null
 	fstream set.torrent data all >set.stream
 	fstream one.torrent data all >one.stream
-	# One seeder at full speed, one at 2 MiB/s for the kills.
+	# One seeder at full speed, one at 4 MiB/s for the kills.
 	fault_seed set.torrent data
 	echo "127.0.0.1 $FSEED_PORT" >fast.peers
-	fault_seed set.torrent data -r 2M
+	fault_seed set.torrent data -r 4M
 	echo "127.0.0.1 $FSEED_PORT" >slow.peers
 }
 
@@ -361,7 +361,7 @@ ms() {
 
 @test "bt-assemble killed with -9 at 20 random moments: never a piece called good that is not, never an incomplete file under its real name, never a verified piece lost; a rerun completes" {
 	fault_seed_random
-	rate=$((3 * 1024 * 1024))
+	rate=$((6 * 1024 * 1024))
 	mkfifo fifo.$BATS_TEST_NUMBER
 	: >before
 	for k in $(seq 20); do
@@ -395,11 +395,11 @@ ms() {
 
 @test "bt-get killed with -9 at 20 random moments: never a piece called good that is not, never an incomplete file under its real name, never a verified piece lost; a rerun completes" {
 	fault_seed_random
-	rate=$((2 * 1024 * 1024))
+	rate=$((4 * 1024 * 1024))
 	: >before
 	for k in $(seq 20); do
 		n=$(pieces_to_do | wc -l)
-		dur=$((n * 65536 * 1000 / rate + 300))
+		dur=$((n * 65536 * 1000 / rate + 400))
 		at=$(((RANDOM * 32768 + RANDOM) % dur))
 		echo "# kill $k at $at of $dur ms, $n pieces to fetch"
 		setsid bt-get -q -p slow.peers set.torrent "$out" \
