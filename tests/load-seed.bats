@@ -66,7 +66,7 @@ seed_start() {
 seed_stop() {
 	if [ -n "${SEED_PID:-}" ]; then
 		kill -TERM "$SEED_PID" 2>/dev/null
-		timeout 20 tail --pid="$SEED_PID" -f /dev/null 2>/dev/null
+		timeout 20 tail -s 0.1 --pid="$SEED_PID" -f /dev/null 2>/dev/null
 		kill -9 "$SEED_PID" 2>/dev/null || true
 		SEED_STATUS=0
 		wait "$SEED_PID" 2>/dev/null || SEED_STATUS=$?
@@ -155,7 +155,7 @@ same_data() {
 		same_data "$BATS_TEST_TMPDIR/out/$i"
 	done
 	# Every hostile connection is cut off, each kind for its limit.
-	run -0 timeout 90 tail --pid="$HOSTILE_PID" -f /dev/null
+	run -0 timeout 90 tail -s 0.1 --pid="$HOSTILE_PID" -f /dev/null
 	run -0 wait "$HOSTILE_PID"
 	HOSTILE_PID=
 	run cat "$BATS_TEST_TMPDIR/many.out"

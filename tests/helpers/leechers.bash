@@ -73,7 +73,7 @@ leechers_stop() {
 		kill "$p" 2>/dev/null || true
 	done
 	for p in "${LEECHER_PIDS[@]}"; do
-		timeout 10 tail --pid="$p" -f /dev/null 2>/dev/null
+		timeout 10 tail -s 0.1 --pid="$p" -f /dev/null 2>/dev/null
 		kill -9 "$p" 2>/dev/null || true
 	done
 	LEECHER_PIDS=()
