@@ -18,6 +18,13 @@
 
 #define E(...)	bt_errf(e, BT_EX_DATAERR, -1, __VA_ARGS__)
 #define OOM()	bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory")
+/*
+ * Names from the disk are printed escaped (bt(7), FILE NAMES): a file
+ * named with ESC or U+202E must not reach the terminal raw. Messages are
+ * at most 512 bytes, so the escaped text is cut to fit.
+ */
+#define ESCBUF	400
+#define ESC(p, buf)	bt_escape((p), strlen(p), (buf), sizeof(buf))
 
 /*
  * Walking. mktorrent walks with nftw(3) following links, keeps regular
@@ -83,6 +90,7 @@ free_names(char **v, size_t n)
 static int
 walk_dir(struct walk *w, size_t len, int depth)
 {
+	char eb[ESCBUF];
 	struct bt_err *e = w->e;
 	char **names = NULL;
 	size_t n = 0, cap = 0, i;
@@ -92,8 +100,8 @@ walk_dir(struct walk *w, size_t len, int depth)
 
 	w->path[len] = '\0';
 	if ((d = opendir(w->path)) == NULL)
-		return bt_errf(e, BT_EX_IOERR, -1, "%s: %s", w->path,
-		    strerror(errno));
+		return bt_errf(e, BT_EX_IOERR, -1, "%s: %s",
+		    ESC(w->path, eb), strerror(errno));
 	/* Names first, folder closed, then recursion: one descriptor. */
 	for (;;) {
 		errno = 0;
@@ -120,8 +128,8 @@ walk_dir(struct walk *w, size_t len, int depth)
 		n++;
 	}
 	if (r == 0 && errno != 0)
-		r = bt_errf(e, BT_EX_IOERR, -1, "%s: %s", w->path,
-		    strerror(errno));
+		r = bt_errf(e, BT_EX_IOERR, -1, "%s: %s",
+		    ESC(w->path, eb), strerror(errno));
 	closedir(d);
 	if (r < 0) {
 		free_names(names, n);
@@ -138,27 +146,30 @@ walk_dir(struct walk *w, size_t len, int depth)
 
 		w->path[len] = '\0';
 		if ((why = bt_path_component_problem(names[i], nl)) != NULL) {
-			r = E("%s: a name in it: %s", w->path, why);
+			r = E("%s: a name in it: %s", ESC(w->path, eb), why);
 			break;
 		}
 		if (depth + 1 > BT_MAX_PATH_DEPTH) {
 			r = E("%s: deeper than %d folders (limit "
-			    "BT_MAX_PATH_DEPTH)", w->path, BT_MAX_PATH_DEPTH);
+			    "BT_MAX_PATH_DEPTH)", ESC(w->path, eb),
+			    BT_MAX_PATH_DEPTH);
 			break;
 		}
 		/* The path in the torrent is "name/rel" (bt(7)). */
 		rl = len - w->rootlen + nl;
 		if (w->namelen + rl > BT_MAX_PATH_BYTES) {
+			char eb2[ESCBUF];
+
 			r = E("%s/%s: path longer than %d bytes (limit "
-			    "BT_MAX_PATH_BYTES)", w->path, names[i],
-			    BT_MAX_PATH_BYTES);
+			    "BT_MAX_PATH_BYTES)", ESC(w->path, eb),
+			    ESC(names[i], eb2), BT_MAX_PATH_BYTES);
 			break;
 		}
 		w->path[len] = '/';
 		memcpy(w->path + len + 1, names[i], nl + 1);
 		if (stat(w->path, &st) < 0) {
-			r = bt_errf(e, BT_EX_IOERR, -1, "%s: %s", w->path,
-			    strerror(errno));
+			r = bt_errf(e, BT_EX_IOERR, -1, "%s: %s",
+			    ESC(w->path, eb), strerror(errno));
 			break;
 		}
 		if (S_ISREG(st.st_mode)) {
@@ -172,7 +183,7 @@ walk_dir(struct walk *w, size_t len, int depth)
 			    w->anc[k].ino == (uint64_t)st.st_ino)
 				break;
 		if (k <= depth) {
-			r = E("%s: symbolic link loop", w->path);
+			r = E("%s: symbolic link loop", ESC(w->path, eb));
 			break;
 		}
 		w->anc[depth + 1].dev = st.st_dev;
@@ -194,6 +205,7 @@ filecmp(const void *a, const void *b)
 static char *
 default_name(const char *path, struct bt_err *e)
 {
+	char eb[ESCBUF];
 	char *p, *s, *real = NULL, *name;
 	size_t n;
 
@@ -207,7 +219,7 @@ default_name(const char *path, struct bt_err *e)
 	s = s ? s + 1 : p;
 	if (*s == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) {
 		if ((real = realpath(path, NULL)) == NULL) {
-			bt_errf(e, BT_EX_NOINPUT, -1, "%s: %s", path,
+			bt_errf(e, BT_EX_NOINPUT, -1, "%s: %s", ESC(path, eb),
 			    strerror(errno));
 			free(p);
 			return NULL;
@@ -216,7 +228,7 @@ default_name(const char *path, struct bt_err *e)
 		s = s ? s + 1 : real;
 	}
 	if (*s == '\0') {
-		E("%s: no name to give the torrent (use -n)", path);
+		E("%s: no name to give the torrent (use -n)", ESC(path, eb));
 		name = NULL;
 	} else if ((name = strdup(s)) == NULL)
 		OOM();
@@ -229,6 +241,7 @@ int
 bt_create_scan(struct bt_create *c, const char *path, const char *name,
     struct bt_err *e)
 {
+	char eb[ESCBUF];
 	struct walk w;
 	struct stat st;
 	const char *why;
@@ -238,11 +251,11 @@ bt_create_scan(struct bt_create *c, const char *path, const char *name,
 
 	memset(c, 0, sizeof(*c));
 	if (stat(path, &st) < 0)
-		return bt_errf(e, BT_EX_NOINPUT, -1, "%s: %s", path,
-		    strerror(errno));
+		return bt_errf(e, BT_EX_NOINPUT, -1, "%s: %s",
+		    ESC(path, eb), strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 		return bt_errf(e, BT_EX_NOINPUT, -1,
-		    "%s: not a regular file or a folder", path);
+		    "%s: not a regular file or a folder", ESC(path, eb));
 	if ((c->root = strdup(path)) == NULL)
 		return OOM();
 	c->name = name ? strdup(name) : default_name(path, e);
@@ -250,7 +263,7 @@ bt_create_scan(struct bt_create *c, const char *path, const char *name,
 		return name ? OOM() : -1;
 	if ((why = bt_path_component_problem(c->name, strlen(c->name)))
 	    != NULL)
-		return E("name '%s': %s", c->name, why);
+		return E("name '%s': %s", ESC(c->name, eb), why);
 	if (S_ISREG(st.st_mode)) {
 		memset(&w, 0, sizeof(w));
 		w.c = c;
@@ -290,9 +303,9 @@ bt_create_scan(struct bt_create *c, const char *path, const char *name,
 	}
 	c->total = off;
 	if (c->nfiles == 0)
-		return E("%s: no files in it", path);
+		return E("%s: no files in it", ESC(path, eb));
 	if (c->total == 0)
-		return E("%s: no data (every file is empty)", path);
+		return E("%s: no data (every file is empty)", ESC(path, eb));
 	return 0;
 }
 
@@ -402,6 +415,7 @@ struct reader {
 static int
 reader_open(struct reader *r, size_t fi, struct bt_err *e)
 {
+	char eb[ESCBUF];
 	const struct bt_create *c = r->c;
 	const struct bt_cfile *f = &c->files[fi];
 	struct stat st;
@@ -417,13 +431,13 @@ reader_open(struct reader *r, size_t fi, struct bt_err *e)
 		snprintf(r->path, strlen(c->root) + BT_MAX_PATH_BYTES + 2,
 		    "%s", c->root);
 	if ((fd = open(r->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return bt_errf(e, BT_EX_IOERR, -1, "%s: %s", r->path,
-		    strerror(errno));
+		return bt_errf(e, BT_EX_IOERR, -1, "%s: %s",
+		    ESC(r->path, eb), strerror(errno));
 	if (fstat(fd, &st) < 0 || st.st_size != f->length ||
 	    (uint64_t)st.st_ino != f->ino || (uint64_t)st.st_dev != f->dev) {
 		close(fd);
 		return bt_errf(e, BT_EX_IOERR, -1, "%s: changed while "
-		    "being read", r->path);
+		    "being read", ESC(r->path, eb));
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	r->fd = fd;
@@ -458,6 +472,7 @@ static int
 reader_read(struct reader *r, int64_t off, uint8_t *dst, size_t len,
     struct bt_err *e)
 {
+	char eb[ESCBUF];
 	const struct bt_create *c = r->c;
 
 	while (len > 0) {
@@ -484,10 +499,10 @@ reader_read(struct reader *r, int64_t off, uint8_t *dst, size_t len,
 			continue;
 		if (got < 0)
 			return bt_errf(e, BT_EX_IOERR, -1, "%s: read: %s",
-			    r->path, strerror(errno));
+			    ESC(r->path, eb), strerror(errno));
 		if (got == 0)
 			return bt_errf(e, BT_EX_IOERR, -1, "%s: changed "
-			    "while being read (shorter)", r->path);
+			    "while being read (shorter)", ESC(r->path, eb));
 		dst += got;
 		off += got;
 		len -= (size_t)got;
