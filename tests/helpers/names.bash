@@ -125,6 +125,7 @@ nm_no_raw() {
 	*$'\xe2\x80\xad'*) what=U+202D ;;
 	*) return 0 ;;
 	esac
-	echo "raw $what reaches the terminal in: $1" >&2
+	# %q: the report itself must not drive the terminal.
+	printf 'raw %s reaches the terminal in: %q\n' "$what" "$1" >&2
 	return 1
 }
