@@ -386,22 +386,22 @@ hostile_beside() {
 }
 
 @test "a peer sending corrupt blocks is banned; the download completes" {
-	hostile_beside corrupt "banned: 3 pieces failed their SHA-1"
+	hostile_beside corrupt "banned: 3 pieces failed their SHA-1 (limit BT_SWARM_BAN_HASHFAILS)"
 	run tail -1 "$BATS_TEST_TMPDIR/err"
 	# At least the 3 that banned it: pieces already being hashed count too.
 	assert_output --regexp " ([3-9]|[1-9][0-9]+) hash failures$"
 }
 
 @test "a peer sending blocks never asked for is banned" {
-	hostile_beside unasked "banned: 16 blocks never asked for, or of a wrong offset or length"
+	hostile_beside unasked "banned: 16 blocks never asked for, or of a wrong offset or length (limit BT_SWARM_BAN_BADBLOCKS)"
 }
 
 @test "a peer sending blocks of the wrong length is banned" {
-	hostile_beside wronglen "banned: 16 blocks never asked for, or of a wrong offset or length"
+	hostile_beside wronglen "banned: 16 blocks never asked for, or of a wrong offset or length (limit BT_SWARM_BAN_BADBLOCKS)"
 }
 
 @test "a length prefix over the limit drops the peer before reading it" {
-	hostile_beside oversize "message of 268435456 bytes over the limit of 1048592"
+	hostile_beside oversize "message of 268435456 bytes over the limit of 1048592 (limit BT_WIRE_MAX_MSG)"
 }
 
 @test "a bitfield with spare bits set drops the peer" {
@@ -433,7 +433,7 @@ hostile_beside() {
 	assert_equal "$(sort -n <<<"$output" | tr '\n' ' ')" "$(seq -s ' ' 0 127) "
 	bt-verify "$BATS_TEST_TMPDIR/s" >/dev/null
 	run grep -F "127.0.0.1 $HOSTILE_PORT: snubbed" "$BATS_TEST_TMPDIR/err"
-	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: snubbed: no block in 1000 ms"
+	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: snubbed: no block in 1000 ms (limit BT_SWARM_SNUB_MS)"
 }
 
 # 0 when the tracker lists the seeder on PORT: seeder_listed TORRENT PORT
