@@ -132,8 +132,8 @@
 #define BT_TRACKER_MAX_REDIRECTS	5
 /*
  * Peers kept from one answer; more are dropped and counted. Trackers give
- * 50 by default and rarely more than 200; the peer list is deduplicated
- * by a linear search, so this also bounds that work.
+ * 50 by default and rarely more than 200; 10,000 is far past any honest
+ * answer and bounds the memory one answer can cost.
  */
 #define BT_TRACKER_MAX_PEERS	10000
 /* Peers asked for (numwant) unless told: what most trackers give anyway. */
