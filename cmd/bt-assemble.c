@@ -39,15 +39,18 @@ print_done(struct bt_store *s, const char *dir)
 	const struct bt_torrent *t = s->t;
 	size_t i, dl = strlen(dir);
 	int slash = dl > 0 && dir[dl - 1] == '/';
+	char esc[BT_MAX_PATH_BYTES * 4 + 1];
 
 	for (i = 0; i < t->nfiles; i++) {
 		if (!bt_store_file_done(s, i))
 			continue;
+		/* Names are printed escaped (bt(7) FILE NAMES). */
+		bt_escape(t->files[i].path, strlen(t->files[i].path), esc,
+		    sizeof(esc));
 		if (strcmp(dir, ".") == 0)
-			printf("%s\n", t->files[i].path);
+			printf("%s\n", esc);
 		else
-			printf("%s%s%s\n", dir, slash ? "" : "/",
-			    t->files[i].path);
+			printf("%s%s%s\n", dir, slash ? "" : "/", esc);
 	}
 }
 

@@ -55,11 +55,45 @@ put_hex(struct bt_buf *b, const unsigned char *p, size_t n)
 	return bt_buf_add(b, "\"", 1);
 }
 
-/* RFC 8259 section 7: '"', '\' and U+0000 to U+001F must be escaped. */
+/*
+ * The UTF-8 length of a character at p that a terminal would obey, and
+ * so is written as \uXXXX (the same string to any JSON reader): DEL, the
+ * C1 controls U+0080 to U+009F, and the bidirectional controls (bt(7)
+ * FILE NAMES). 0 for any other character.
+ */
+static size_t
+term_ctl(const unsigned char *p, size_t n, unsigned *cp)
+{
+	if (p[0] == 0x7f) {
+		*cp = 0x7f;
+		return 1;
+	}
+	if (n >= 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+		*cp = p[1];
+		return 2;
+	}
+	if (n >= 2 && p[0] == 0xd8 && p[1] == 0x9c) {
+		*cp = 0x061c;
+		return 2;
+	}
+	if (n >= 3 && p[0] == 0xe2 && ((p[1] == 0x80 && (p[2] == 0x8e ||
+	    p[2] == 0x8f || (p[2] >= 0xaa && p[2] <= 0xae))) ||
+	    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9))) {
+		*cp = 0x2000 | (unsigned)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+		return 3;
+	}
+	return 0;
+}
+
+/*
+ * RFC 8259 section 7: '"', '\' and U+0000 to U+001F must be escaped; so
+ * are the characters term_ctl finds.
+ */
 static int
 put_text(struct bt_buf *b, const unsigned char *p, size_t n)
 {
-	size_t i = 0, run;
+	size_t i = 0, run, l;
+	unsigned cp;
 
 	if (bt_buf_add(b, "\"", 1) < 0)
 		return -1;
@@ -67,25 +101,34 @@ put_text(struct bt_buf *b, const unsigned char *p, size_t n)
 		char esc[6];
 
 		for (run = i; run < n && p[run] >= 0x20 && p[run] != '"' &&
-		    p[run] != '\\'; run++)
+		    p[run] != '\\' && term_ctl(p + run, n - run, &cp) == 0;
+		    run++)
 			;
 		if (run > i && bt_buf_add(b, p + i, run - i) < 0)
 			return -1;
 		if ((i = run) == n)
 			break;
+		l = 1;
 		if (p[i] == '"' || p[i] == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)p[i];
 			if (bt_buf_add(b, esc, 2) < 0)
 				return -1;
 		} else {
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hexdig[p[i] >> 4];
-			esc[5] = hexdig[p[i] & 15];
+			if ((l = term_ctl(p + i, n - i, &cp)) == 0) {
+				cp = p[i];
+				l = 1;
+			}
+			esc[0] = '\\';
+			esc[1] = 'u';
+			esc[2] = hexdig[cp >> 12 & 15];
+			esc[3] = hexdig[cp >> 8 & 15];
+			esc[4] = hexdig[cp >> 4 & 15];
+			esc[5] = hexdig[cp & 15];
 			if (bt_buf_add(b, esc, 6) < 0)
 				return -1;
 		}
-		i++;
+		i += l;
 	}
 	return bt_buf_add(b, "\"", 1);
 }

@@ -90,10 +90,10 @@ same_as_transmission_show() {
 	assert_output $'0\n-42\n9223372036854775807\n-9223372036854775808'
 }
 
-@test "escapes quote, backslash and control characters; UTF-8 as is" {
-	decode '13:a"b\\c\x01\t\n\x1f\x7f/\xc3\xa9'
+@test "escapes quote, backslash, control characters, DEL, C1 and bidi controls; other UTF-8 as is" {
+	decode '20:a"b\\c\x01\t\n\x1f\x7f/\xc3\xa9\xc2\x9b\xe2\x80\xae\xd8\x9c'
 	assert_success
-	assert_output '"a\"b\\c\u0001\u0009\u000a\u001f'$'\x7f''/é"'
+	assert_output '"a\"b\\c\u0001\u0009\u000a\u001f\u007f/é\u009b\u202e\u061c"'
 }
 
 @test "writes a string that is not UTF-8 as hex:" {

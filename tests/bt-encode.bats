@@ -62,6 +62,13 @@ round_trip() {
 	run -0 bash -o pipefail -c "bt-decode '$BATS_TEST_TMPDIR/b' | bt-encode | cmp - '$BATS_TEST_TMPDIR/b'"
 }
 
+@test "round-trips DEL, C1 and bidi controls, which bt-decode writes as \\u escapes" {
+	printf '6:\x7f\xc2\x9b\xe2\x80\xae' >"$BATS_TEST_TMPDIR/b"
+	run -0 bt-decode "$BATS_TEST_TMPDIR/b"
+	assert_output '"\u007f\u009b\u202e"'
+	run -0 bash -o pipefail -c "bt-decode '$BATS_TEST_TMPDIR/b' | bt-encode | cmp - '$BATS_TEST_TMPDIR/b'"
+}
+
 @test "round-trips a piece stream whose strings span many reads" {
 	local s=$BATS_TEST_TMPDIR/stream
 	cat "$BATS_FILE_TMPDIR/m-one.torrent" >"$s"
