@@ -36,8 +36,14 @@
  */
 #define BT_MAX_PIECE_LENGTH	(64L * 1024 * 1024)
 
-/* Files in a multi-file torrent: big archives reach 10^5; allow 10^6. */
-#define BT_MAX_FILES		1000000
+/*
+ * Files in a multi-file torrent: big archives reach 10^5. A file costs at
+ * least 6 bencode values (its dict, "length", the length, "path", the
+ * list, a name), so 500,000 files stay well under BT_BENCODE_MAX_TOKENS
+ * and this limit, not the token count, is the one a torrent of too many
+ * files meets.
+ */
+#define BT_MAX_FILES		500000
 
 /* Components of one path, and bytes of one path joined with '/'. */
 #define BT_MAX_PATH_DEPTH	64

@@ -371,7 +371,8 @@ bt_torrent_load(struct bt_torrent *t, const char *path, struct bt_err *e)
 	size_t len;
 
 	memset(t, 0, sizeof(*t));
-	if (bt_read_file(path, BT_TORRENT_MAX_BYTES, &buf, &len, e) < 0)
+	if (bt_read_file(path, BT_TORRENT_MAX_BYTES,
+	    "BT_TORRENT_MAX_BYTES", &buf, &len, e) < 0)
 		return -1;
 	return bt_torrent_parse(t, buf, len, e);
 }

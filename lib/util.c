@@ -9,8 +9,8 @@
 #include "util.h"
 
 int
-bt_read_file(const char *path, long long max, char **bufp, size_t *lenp,
-    struct bt_err *e)
+bt_read_file(const char *path, long long max, const char *limit,
+    char **bufp, size_t *lenp, struct bt_err *e)
 {
 	int fd, isstdin = strcmp(path, "-") == 0;
 	size_t cap = 65536, len = 0;
@@ -26,7 +26,9 @@ bt_read_file(const char *path, long long max, char **bufp, size_t *lenp,
 			if (st.st_size > max) {
 				close(fd);
 				return bt_errf(e, BT_EX_DATAERR, -1,
-				    "file larger than %lld bytes", max);
+				    "file larger than %lld bytes%s%s%s", max,
+				    limit ? " (limit " : "", limit ? limit : "",
+				    limit ? ")" : "");
 			}
 			/* Room for the NUL and for read(2) to see EOF. */
 			cap = (size_t)st.st_size + 2;
@@ -77,7 +79,9 @@ bt_read_file(const char *path, long long max, char **bufp, size_t *lenp,
 			if (!isstdin)
 				close(fd);
 			return bt_errf(e, BT_EX_DATAERR, -1,
-			    "input larger than %lld bytes", max);
+			    "input larger than %lld bytes%s%s%s", max,
+			    limit ? " (limit " : "", limit ? limit : "",
+			    limit ? ")" : "");
 		}
 	}
 	if (!isstdin)

@@ -10,10 +10,11 @@
 /*
  * Read a whole file ("-" is standard input) of at most max bytes into a
  * new buffer (NUL-terminated, not counted in *len). Missing or unreadable:
- * BT_EX_NOINPUT; larger than max: BT_EX_DATAERR naming the limit.
+ * BT_EX_NOINPUT; larger than max: BT_EX_DATAERR naming the limit (its
+ * constant's name, when limit is not NULL).
  */
-int bt_read_file(const char *path, long long max, char **buf, size_t *len,
-    struct bt_err *e);
+int bt_read_file(const char *path, long long max, const char *limit,
+    char **buf, size_t *len, struct bt_err *e);
 
 /*
  * Parse a whole decimal number in [min, max], like OpenBSD's strtonum:

@@ -16,7 +16,7 @@
 #   BT_MAX_PIECES		"torrent: exactly BT_TORRENT_MAX_BYTES ..."
 #				(2^22 pieces) and "torrent: 2^22 + 1 pieces ..."
 #   BT_MAX_PIECE_LENGTH		"torrent: a piece length of 64 MiB ..."
-#   BT_MAX_FILES		unreachable: see "torrent: 666,664 files ..."
+#   BT_MAX_FILES		"torrent: 500,000 files, BT_MAX_FILES, ..."
 #   BT_MAX_PATH_DEPTH		"torrent: a path 64 deep ..."; bt-create.bats
 #   BT_MAX_PATH_BYTES		"torrent: a path of 4096 bytes ..."
 #   BT_MAX_NAME_BYTES		"torrent: a path component of 255 bytes ..."
@@ -111,9 +111,9 @@ teardown() {
 	truncate -s 104857601 "$f"
 	run -65 --separate-stderr bt-decode -i "$f"
 	assert_output ""
-	assert_equal "$stderr" "bt-decode: $f: file larger than 104857600 bytes"
+	assert_equal "$stderr" "bt-decode: $f: file larger than 104857600 bytes (limit BT_TORRENT_MAX_BYTES)"
 	run -65 --separate-stderr bt-decode -i - <"$f"
-	assert_equal "$stderr" "bt-decode: stdin: input larger than 104857600 bytes"
+	assert_equal "$stderr" "bt-decode: stdin: input larger than 104857600 bytes (limit BT_TORRENT_MAX_BYTES)"
 }
 
 @test "torrent: 2^22 + 1 pieces are over BT_MAX_PIECES, status 65" {
@@ -136,23 +136,22 @@ teardown() {
 }
 
 # A file takes 6 bencode values (its dict, "length", the length, "path",
-# the path list, one name): a torrent holds at most 666,664 files before
-# BT_BENCODE_MAX_TOKENS, so BT_MAX_FILES (1,000,000) is never reached by
-# a torrent read (lib/create.c checks it too, when bt-create walks a
-# folder: a million files on disk is too slow for a test).
-@test "torrent: 666,664 files, the most under BT_BENCODE_MAX_TOKENS, are read; one more is over it, status 65" {
+# the path list, one name), so BT_MAX_FILES files stay under
+# BT_BENCODE_MAX_TOKENS and the file limit is the one met (lib/create.c
+# checks it too, when bt-create walks a folder: half a million files on
+# disk is too slow for a test).
+@test "torrent: 500,000 files, BT_MAX_FILES, are read; one more is refused, status 65" {
 	local f=$BATS_TEST_TMPDIR/t.torrent
-	limits_gen files "$f" 666664
+	limits_gen files "$f" 500000
 	run -0 --separate-stderr bash -o pipefail -c \
 	    "bt-decode -i '$f' | sed -n 's/^Files: //p'"
-	assert_output 666664
-	# One file more, spliced in first ("d4:infod5:filesl" is 16 bytes):
-	# the 4,000,001st value is the "pieces" string, 25 bytes from the end.
+	assert_output 500000
+	# One file more, spliced in first ("d4:infod5:filesl" is 16 bytes).
 	{ head -c 16 "$f"; printf d6:lengthi1e4:pathl7:g000000ee
 	    tail -c +17 "$f"; } >"$f.over"
 	run -65 --separate-stderr bt-decode -i "$f.over"
 	assert_output ""
-	assert_equal "$stderr" "bt-decode: $f.over: byte 20000008: more than 4000000 values (limit BT_BENCODE_MAX_TOKENS)"
+	assert_equal "$stderr" "bt-decode: $f.over: more than 500000 files (limit BT_MAX_FILES)"
 }
 
 @test "torrent: a path 64 deep, BT_MAX_PATH_DEPTH, is read; 65 deep is refused, status 65" {

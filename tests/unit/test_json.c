@@ -79,8 +79,11 @@ main(void)
 	T_STREQ(bj("0:"), "\"\"", "the empty string");
 	T_STREQ(bj("7:a\"b\\c/d"), "\"a\\\"b\\\\c/d\"",
 	    "quote and backslash escaped, slash not");
-	T_STREQ(to_json("4:\x00\x1f\n\x7f", 6), "\"\\u0000\\u001f\\u000a\x7f\"",
-	    "control characters as \\u00xx, DEL as is");
+	T_STREQ(to_json("4:\x00\x1f\n\x7f", 6),
+	    "\"\\u0000\\u001f\\u000a\\u007f\"",
+	    "control characters and DEL as \\u00xx");
+	T_STREQ(bj("5:\xc2\x9b\xe2\x80\xae"), "\"\\u009b\\u202e\"",
+	    "C1 and bidi controls as \\uXXXX");
 	T_STREQ(bj("5:\xc3\xa9t\xc3\xa9"), "\"\xc3\xa9t\xc3\xa9\"",
 	    "UTF-8 passes through");
 	T_STREQ(to_json("2:\xff\x00", 4), "\"hex:ff00\"",

@@ -170,12 +170,12 @@ test_read_file(void)
 	T_OK(fd >= 0 && write(fd, "hello\0world", 11) == 11,
 	    "read_file: fixture written");
 	close(fd);
-	T_OK(bt_read_file(path, 11, &buf, &len, &e) == 0 && len == 11 &&
+	T_OK(bt_read_file(path, 11, NULL, &buf, &len, &e) == 0 && len == 11 &&
 	    memcmp(buf, "hello\0world", 12) == 0,
 	    "read_file: reads a file at the limit, NUL-terminated");
 	free(buf);
 	bt_err_clear(&e);
-	T_OK(bt_read_file(path, 10, &buf, &len, &e) == -1 &&
+	T_OK(bt_read_file(path, 10, NULL, &buf, &len, &e) == -1 &&
 	    e.status == BT_EX_DATAERR, "read_file: over the limit is 65");
 	T_STREQ(e.msg, "file larger than 10 bytes",
 	    "read_file: names the limit");
@@ -183,18 +183,18 @@ test_read_file(void)
 	snprintf(path, sizeof(path), "%s/empty", tmpdir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	close(fd);
-	T_OK(bt_read_file(path, 10, &buf, &len, &e) == 0 && len == 0 &&
+	T_OK(bt_read_file(path, 10, NULL, &buf, &len, &e) == 0 && len == 0 &&
 	    buf[0] == '\0', "read_file: an empty file");
 	free(buf);
 
 	snprintf(path, sizeof(path), "%s/missing", tmpdir);
 	bt_err_clear(&e);
-	T_OK(bt_read_file(path, 10, &buf, &len, &e) == -1 &&
+	T_OK(bt_read_file(path, 10, NULL, &buf, &len, &e) == -1 &&
 	    e.status == BT_EX_NOINPUT, "read_file: a missing file is 66");
 	T_STREQ(e.msg, "No such file or directory",
 	    "read_file: names why it is missing");
 	bt_err_clear(&e);
-	T_OK(bt_read_file(tmpdir, 10, &buf, &len, &e) == -1 &&
+	T_OK(bt_read_file(tmpdir, 10, NULL, &buf, &len, &e) == -1 &&
 	    e.status == BT_EX_NOINPUT && strcmp(e.msg, "is a directory") == 0,
 	    "read_file: a directory is 66");
 
@@ -221,7 +221,7 @@ test_read_file(void)
 		dup2(p[0], 0);
 		close(p[0]);
 		bt_err_clear(&e);
-		r = bt_read_file("-", 409599, &buf, &len, &e);
+		r = bt_read_file("-", 409599, NULL, &buf, &len, &e);
 		T_OK(r == -1 && e.status == BT_EX_DATAERR &&
 		    strcmp(e.msg, "input larger than 409599 bytes") == 0,
 		    "read_file: stdin over the limit is 65 (%s)", e.msg);
@@ -246,7 +246,7 @@ test_read_file(void)
 		saved = dup(0);
 		dup2(p[0], 0);
 		close(p[0]);
-		r = bt_read_file("-", 409600, &buf, &len, &e);
+		r = bt_read_file("-", 409600, NULL, &buf, &len, &e);
 		T_OK(r == 0 && len == 409600 && buf[409599] == 'y' &&
 		    buf[409600] == '\0', "read_file: stdin at the limit");
 		free(buf);
