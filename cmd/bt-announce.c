@@ -222,8 +222,13 @@ main(int argc, char *argv[])
 
 	if (given.n > 0)
 		use = given;
-	else if (t.ntiers > 0)
+	else if (t.ntiers > 0) {
 		add_tiers(&use, &t);	/* BEP 12: announce is ignored */
+		if (t.trackers_dropped > 0)
+			bt_warnx("%s: %zu trackers past the first %d ignored "
+			    "(limit BT_MAX_TRACKERS)", path,
+			    t.trackers_dropped, BT_MAX_TRACKERS);
+	}
 	else if (t.announce != NULL)
 		add(&use, t.announce);
 	if (use.n == 0)

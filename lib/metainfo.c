@@ -208,9 +208,12 @@ parse_trackers(struct bt_torrent *t, const struct bt_bnode *root)
 				return -1;
 			for (u = tier + 1, j = 0; j < tier->v.n;
 			    j++, u = bt_bnext(u)) {
-				if (u->type != BT_BSTR || u->v.s.len == 0 ||
-				    count >= BT_MAX_TRACKERS)
+				if (u->type != BT_BSTR || u->v.s.len == 0)
 					continue;
+				if (count >= BT_MAX_TRACKERS) {
+					t->trackers_dropped++;
+					continue;
+				}
 				if ((tt->url[tt->n] = dupstr(d, u)) == NULL)
 					return -1;
 				tt->n++;

@@ -48,6 +48,7 @@ struct bt_torrent {
 	char *announce;		/* or NULL */
 	struct bt_tier *tiers;	/* announce-list, or NULL */
 	size_t ntiers;
+	size_t trackers_dropped; /* URLs past BT_MAX_TRACKERS, not kept */
 	char **url_list;	/* web seeds */
 	size_t nurl;
 	int private;

@@ -192,6 +192,10 @@ teardown() {
 	run -0 --separate-stderr bt-decode -ij "$f"
 	assert_equal "$(jq -c '[.trackers | length, .[0][0], .[199][0]]' <<<"$output")" \
 	    '[200,"http://127.0.0.1:1024/announce","http://127.0.0.1:1223/announce"]'
+	# bt-announce says so, then asks the 200 (closed ports: refused).
+	run -69 --separate-stderr bt-announce -t 1 "$f"
+	assert_equal "${stderr%%$'\n'*}" "bt-announce: $f: 1 trackers past the first 200 ignored (limit BT_MAX_TRACKERS)"
+	assert_equal "$(grep -c 'http://127.0.0.1:1[0-9]*/announce' <<<"$stderr")" 200
 }
 
 # piece streams
