@@ -132,7 +132,7 @@ json_str(FILE *f, const char *s)
 
 static void
 print_json(const char *tpath, const char *dir, const struct bt_torrent *t,
-    const uint8_t *state)
+    const uint8_t *state, int longer)
 {
 	uint32_t count[3] = { 0, 0, 0 }, i;
 	char hex[BT_SHA1_LEN * 2 + 1];
@@ -148,7 +148,7 @@ print_json(const char *tpath, const char *dir, const struct bt_torrent *t,
 	    "\"missing\":%u,\"complete\":%s,\"fetch\":\"", hex, t->npieces,
 	    count[BT_PIECE_GOOD], count[BT_PIECE_BAD],
 	    count[BT_PIECE_MISSING],
-	    count[BT_PIECE_GOOD] == t->npieces ? "true" : "false");
+	    count[BT_PIECE_GOOD] == t->npieces && !longer ? "true" : "false");
 	print_list(stdout, state, t->npieces);
 	printf("\",\"state\":[");
 	for (i = 0; i < t->npieces; i++)
@@ -180,7 +180,7 @@ disk(const char *tpath, const char *dir, int nthreads, int out)
 		good += state[i] == BT_PIECE_GOOD;
 	switch (out) {
 	case OUT_JSON:
-		print_json(tpath, dir, &t, state);
+		print_json(tpath, dir, &t, state, longer);
 		break;
 	case OUT_MISSING:
 		if (good < t.npieces) {

@@ -308,6 +308,8 @@ outside_unchanged() {
 	run -1 --separate-stderr bt-verify --missing set.torrent "$out"
 	assert_output ""
 	assert_equal "$stderr" "bt-verify: $msg"
+	run -1 --separate-stderr bt-verify --json set.torrent "$out"
+	assert_equal "$(jq -c '[.complete, .bad, .missing]' <<<"$output")" '[false,0,0]'
 	run -74 --separate-stderr bt-assemble -C "$out" set.torrent
 	assert_equal "$stderr" "bt-assemble: $msg"
 	run -74 --separate-stderr bt-get -q -p fast.peers set.torrent "$out"
