@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -299,6 +300,24 @@ open_dir(const char *dir, int create, struct bt_err *e)
 	return fd;
 }
 
+/*
+ * Data files kept open at once: BT_STORE_MAX_OPEN, or fewer under a low
+ * RLIMIT_NOFILE, so that a small "ulimit -n" slows the work down (files
+ * are closed and opened again) instead of failing it with EMFILE. Half
+ * the descriptors left after a few for stdio, folders and threads.
+ */
+static size_t
+ring_cap(void)
+{
+	struct rlimit rl;
+	size_t cap = BT_STORE_MAX_OPEN;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		cap = rl.rlim_cur > 16 + 2 * cap ? cap :
+		    rl.rlim_cur > 18 ? (size_t)(rl.rlim_cur - 16) / 2 : 1;
+	return cap;
+}
+
 int
 bt_store_open(struct bt_store *s, const struct bt_torrent *t,
     const char *dir, struct bt_err *e)
@@ -312,7 +331,8 @@ bt_store_open(struct bt_store *s, const struct bt_torrent *t,
 		return -1;
 	s->good = calloc(t->npieces, 1);
 	s->f = calloc(t->nfiles, sizeof(*s->f));
-	s->ring = calloc(BT_STORE_MAX_OPEN, sizeof(*s->ring));
+	s->ringcap = ring_cap();
+	s->ring = calloc(s->ringcap, sizeof(*s->ring));
 	s->buf = malloc((size_t)t->piece_length);
 	if (s->good == NULL || s->f == NULL || s->ring == NULL ||
 	    s->buf == NULL) {
@@ -411,13 +431,13 @@ get_fd(struct bt_store *s, size_t i, int create, struct bt_err *e)
 		}
 		temp = 1;
 	}
-	if (s->nring == BT_STORE_MAX_OPEN) {
+	if (s->nring == s->ringcap) {
 		size_t old = s->ring[s->ringpos];
 
 		if (old != i)
 			close_fd(s, old);
 		s->ring[s->ringpos] = i;
-		s->ringpos = (s->ringpos + 1) % BT_STORE_MAX_OPEN;
+		s->ringpos = (s->ringpos + 1) % s->ringcap;
 	} else
 		s->ring[s->nring++] = i;
 	sf->fd = fd;

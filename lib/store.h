@@ -48,7 +48,7 @@ struct bt_store {
 	uint8_t *good;		/* per piece: verified in this run */
 	struct bt_store_file *f;
 	size_t *ring;		/* indices of files with an open fd */
-	size_t nring, ringpos;
+	size_t nring, ringpos, ringcap;
 	uint8_t *buf;		/* one piece, for bt_store_finish */
 	uint32_t nwritten, nbad;	/* pieces written / refused */
 	size_t nrenamed;	/* files given their real name */

@@ -393,3 +393,24 @@ teardown() {
 	run -64 --separate-stderr bt-announce --retries -1 t.torrent
 	assert_equal "$stderr" "bt-announce: --retries: '-1': out of range 0 to 8"
 }
+
+# files on disk
+
+# BT_STORE_MAX_OPEN descriptors at most, fewer under a low ulimit -n: 30
+# is below the constant, so this fails if the cap does not follow it.
+@test "BT_STORE_MAX_OPEN: 300 files are written and verified under ulimit -n 30, their descriptors reused" {
+	local d=$BATS_TEST_TMPDIR i
+	mkdir -p "$d/src/many"
+	for i in $(seq -w 1 300); do
+		head -c $((1000 + 10#$i)) /dev/urandom >"$d/src/many/f$i"
+	done
+	mktorrent -l 15 -o "$d/many.torrent" "$d/src/many" >/dev/null
+	mkstream "$d/many.torrent" "$d/src" all >"$d/s"
+	run -0 --separate-stderr bash -c \
+	    "ulimit -n 30 && bt-assemble -C '$d/out' '$d/s'"
+	assert_equal "$stderr" ""
+	run -0 diff -r "$d/src/many" "$d/out/many"
+	run -0 --separate-stderr bash -c \
+	    "ulimit -n 30 && bt-verify --missing '$d/many.torrent' '$d/out'"
+	assert_output ""
+}
