@@ -160,6 +160,7 @@ open_data(int root, const struct bt_file *f, int create, int writable,
 	err = errno;
 	close(pfd);
 	if (fd < 0) {
+		errno = err;	/* for verify_range: a fault or not there */
 		if (err == ENOENT)
 			return MISSING;
 		if (err == ELOOP)
@@ -839,6 +840,14 @@ verify_range(void *arg)
 				if (curfd >= 0)
 					posix_fadvise(curfd, 0, 0,
 					    POSIX_FADV_SEQUENTIAL);
+			}
+			if (curfd == -1 && (errno == EMFILE ||
+			    errno == ENFILE || errno == ENOMEM ||
+			    errno == EIO)) {
+				/* A fault, not a sign the data is absent. */
+				j->failed = 1;
+				ioerr(&j->err, f->path, NULL, errno);
+				goto out;
 			}
 			if (curfd < 0) {
 				/* Absent, a symbolic link, not a file. */
