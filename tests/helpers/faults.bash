@@ -82,37 +82,18 @@ expand_list() {
 # second when -r is given. Debian's python3: it starts much faster than
 # the one on PATH, which counts when a test makes 20 streams.
 fstream() {
-	/usr/bin/python3 - "$@" <<'EOF'
-import os, sys, time
-def dec(b, i=0):
-    c = b[i:i+1]
-    if c == b'i':
-        j = b.index(b'e', i); return int(b[i+1:j]), j + 1
-    if c in (b'l', b'd'):
-        out, i = [], i + 1
-        while b[i:i+1] != b'e':
-            v, i = dec(b, i); out.append(v)
-        return (dict(zip(out[::2], out[1::2])) if c == b'd' else out), i + 1
-    j = b.index(b':', i); n = int(b[i:j])
-    return b[j+1:j+1+n], j + 1 + n
+	/usr/bin/python3 - "$BATS_TEST_DIRNAME/helpers" "$@" <<'EOF'
+import sys; sys.path.insert(0, sys.argv.pop(1))
+import os, time, torrent
 args = sys.argv[1:]
 rate = 0
 if args[0] == '-r':
     rate, args = int(args[1]), args[2:]
 tor, root, args = args[0], args[1], args[2:]
-raw = open(tor, 'rb').read()
-info = dec(raw)[0][b'info']
-name = info[b'name'].decode()
-if b'files' in info:
-    data = b''.join(open(os.path.join(root, name, *[p.decode()
-        for p in f[b'path']]), 'rb').read() for f in info[b'files'])
-else:
-    data = open(os.path.join(root, name), 'rb').read()
-pl = info[b'piece length']
-n = len(info[b'pieces']) // 20
+raw, info = torrent.load(tor)
+n = torrent.npieces(info)
 idx = list(range(n)) if args == ['all'] else [int(a) for a in args]
-out = raw + b''.join(b'd5:indexi%de5:piece%d:' % (i, len(data[i*pl:(i+1)*pl]))
-                     + data[i*pl:(i+1)*pl] + b'e' for i in idx)
+out = torrent.stream(raw, info, torrent.data(info, root), idx)
 o = sys.stdout.buffer
 if not rate:
     o.write(out)
@@ -150,29 +131,15 @@ check_disk() {
 		return 1
 	fi
 	st=0
-	/usr/bin/python3 - "$verdict" "$@" <<'EOF' || st=$?
-import os, sys
-def dec(b, i=0):
-    c = b[i:i+1]
-    if c == b'i':
-        j = b.index(b'e', i); return int(b[i+1:j]), j + 1
-    if c in (b'l', b'd'):
-        out, i = [], i + 1
-        while b[i:i+1] != b'e':
-            v, i = dec(b, i); out.append(v)
-        return (dict(zip(out[::2], out[1::2])) if c == b'd' else out), i + 1
-    j = b.index(b':', i); n = int(b[i:j])
-    return b[j+1:j+1+n], j + 1 + n
+	/usr/bin/python3 - "$BATS_TEST_DIRNAME/helpers" "$verdict" "$@" \
+	    <<'EOF' || st=$?
+import sys; sys.path.insert(0, sys.argv.pop(1))
+import os, torrent
 verdict, tor, src, out = sys.argv[1:5]
 before = sys.argv[5] if len(sys.argv) > 5 else None
-info = dec(open(tor, 'rb').read())[0][b'info']
-name = info[b'name'].decode()
+raw, info = torrent.load(tor)
 pl = info[b'piece length']
-if b'files' in info:
-    files = [(os.path.join(name, *[p.decode() for p in f[b'path']]),
-              f[b'length']) for f in info[b'files']]
-else:
-    files = [(name, info[b'length'])]
+files = [(path, n) for path, n, pad in torrent.files(info)]
 bad = []
 # Source bytes and disk bytes (NAME, else NAME.part, never a link).
 srcdata, diskdata, allowed = b'', b'', set()
