@@ -19,41 +19,12 @@
 #include "tracker.h"
 #include "util.h"
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
 size_t
 bt_udp_connect_req(uint8_t *out, uint32_t tx)
 {
-	put64(out, BT_UDP_MAGIC);
-	put32(out + 8, BT_UDP_CONNECT);
-	put32(out + 12, tx);
+	bt_put64(out, BT_UDP_MAGIC);
+	bt_put32(out + 8, BT_UDP_CONNECT);
+	bt_put32(out + 12, tx);
 	return BT_UDP_CONNECT_LEN;
 }
 
@@ -61,18 +32,18 @@ size_t
 bt_udp_announce_req(uint8_t *out, uint64_t conn, uint32_t tx,
     const struct bt_announce *a)
 {
-	put64(out, conn);
-	put32(out + 8, BT_UDP_ANNOUNCE);
-	put32(out + 12, tx);
+	bt_put64(out, conn);
+	bt_put32(out + 8, BT_UDP_ANNOUNCE);
+	bt_put32(out + 12, tx);
 	memcpy(out + 16, a->info_hash, BT_SHA1_LEN);
 	memcpy(out + 36, a->peer_id, BT_SHA1_LEN);
-	put64(out + 56, (uint64_t)a->downloaded);
-	put64(out + 64, (uint64_t)a->left);
-	put64(out + 72, (uint64_t)a->uploaded);
-	put32(out + 80, (uint32_t)a->event);
-	put32(out + 84, 0);		/* IP: the sender's */
-	put32(out + 88, a->key);
-	put32(out + 92, (uint32_t)a->numwant);
+	bt_put64(out + 56, (uint64_t)a->downloaded);
+	bt_put64(out + 64, (uint64_t)a->left);
+	bt_put64(out + 72, (uint64_t)a->uploaded);
+	bt_put32(out + 80, (uint32_t)a->event);
+	bt_put32(out + 84, 0);		/* IP: the sender's */
+	bt_put32(out + 88, a->key);
+	bt_put32(out + 92, (uint32_t)a->numwant);
 	out[96] = (uint8_t)(a->port >> 8);
 	out[97] = (uint8_t)a->port;
 	return BT_UDP_ANNOUNCE_LEN;
@@ -82,9 +53,9 @@ size_t
 bt_udp_scrape_req(uint8_t *out, uint64_t conn, uint32_t tx,
     const uint8_t info_hash[BT_SHA1_LEN])
 {
-	put64(out, conn);
-	put32(out + 8, BT_UDP_SCRAPE);
-	put32(out + 12, tx);
+	bt_put64(out, conn);
+	bt_put32(out + 8, BT_UDP_SCRAPE);
+	bt_put32(out + 12, tx);
 	memcpy(out + 16, info_hash, BT_SHA1_LEN);
 	return BT_UDP_SCRAPE_LEN;
 }
@@ -102,11 +73,11 @@ bt_udp_reply_parse(const uint8_t *p, size_t n, int action, uint32_t tx,
 		*why = "a reply shorter than 8 bytes";
 		return 0;
 	}
-	if (get32(p + 4) != tx) {
+	if (bt_get32(p + 4) != tx) {
 		*why = "a reply with another transaction id";
 		return 0;
 	}
-	act = get32(p);
+	act = bt_get32(p);
 	r->action = (int)act;
 	if (act == BT_UDP_ERROR) {
 		size_t l = n - 8;
@@ -124,20 +95,20 @@ bt_udp_reply_parse(const uint8_t *p, size_t n, int action, uint32_t tx,
 		    "expected at least %zu", n, need[action]);
 	switch (action) {
 	case BT_UDP_CONNECT:
-		r->conn = get64(p + 8);
+		r->conn = bt_get64(p + 8);
 		break;
 	case BT_UDP_ANNOUNCE:
-		r->interval = get32(p + 8);
-		r->leechers = get32(p + 12);
-		r->seeders = get32(p + 16);
+		r->interval = bt_get32(p + 8);
+		r->leechers = bt_get32(p + 12);
+		r->seeders = bt_get32(p + 16);
 		r->peers = p + 20;
 		r->peerslen = n - 20;
 		break;
 	case BT_UDP_SCRAPE:
 		/* One torrent asked: the first triple is ours. */
-		r->seeders = get32(p + 8);
-		r->completed = get32(p + 12);
-		r->leechers = get32(p + 16);
+		r->seeders = bt_get32(p + 8);
+		r->completed = bt_get32(p + 12);
+		r->leechers = bt_get32(p + 16);
 		break;
 	}
 	return 1;

@@ -38,4 +38,34 @@ int bt_utf8_valid(const char *p, size_t n);
  */
 char *bt_escape(const char *p, size_t n, char *out, size_t outsz);
 
+/* Big-endian (network order) reads and writes of 32 and 64 bits. */
+static inline uint32_t
+bt_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+bt_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint64_t
+bt_get64(const uint8_t *p)
+{
+	return (uint64_t)bt_get32(p) << 32 | bt_get32(p + 4);
+}
+
+static inline void
+bt_put64(uint8_t *p, uint64_t v)
+{
+	bt_put32(p, (uint32_t)(v >> 32));
+	bt_put32(p + 4, (uint32_t)v);
+}
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "err.h"
 #include "sha1.h"
+#include "util.h"
 
 /* BEP 3: <19>"BitTorrent protocol"<8 reserved><info hash><peer id> */
 #define BT_WIRE_PSTR		"BitTorrent protocol"
@@ -107,23 +108,6 @@ static inline void
 bt_bit_set(uint8_t *bf, uint32_t i)
 {
 	bf[i >> 3] |= (uint8_t)(0x80 >> (i & 7));
-}
-
-/* Big-endian 32-bit read and write. */
-static inline uint32_t
-bt_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-bt_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 /* A message without payload (choke .. not interested, have all/none). */

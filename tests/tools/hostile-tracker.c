@@ -43,6 +43,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define CONN_ID		0x1122334455667788ULL
 #define HUGE_BYTES	(100L * 1024 * 1024)
 
@@ -190,28 +192,6 @@ http(int fd)
 }
 
 static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static void
 udp(int fd)
 {
 	static uint8_t out[65536];
@@ -226,36 +206,36 @@ udp(int fd)
 
 	if (n < 16)
 		return;
-	action = get32(in + 8);
-	tx = get32(in + 12);
+	action = bt_get32(in + 8);
+	tx = bt_get32(in + 12);
 	if (action == 0) {
 		logline("udp connect");
-		put32(out, 0);
-		put32(out + 4, tx);
-		put32(out + 8, (uint32_t)(CONN_ID >> 32));
-		put32(out + 12, (uint32_t)CONN_ID);
+		bt_put32(out, 0);
+		bt_put32(out + 4, tx);
+		bt_put32(out + 8, (uint32_t)(CONN_ID >> 32));
+		bt_put32(out + 12, (uint32_t)CONN_ID);
 		olen = 16;
 		if (strcmp(mode, "txid") == 0)
-			put32(out + 4, tx + 1);
+			bt_put32(out + 4, tx + 1);
 		else if (strcmp(mode, "action") == 0)
-			put32(out, 2);
+			bt_put32(out, 2);
 	} else if (action == 1 && n >= 98) {
 		hex(in + 16, 20, ih);
 		hex(in + 36, 20, id);
 		logline("udp announce conn=%016llx info_hash=%s peer_id=%s "
 		    "downloaded=%llu left=%llu uploaded=%llu event=%u "
 		    "key=%08x numwant=%d port=%u",
-		    (unsigned long long)get64(in), ih, id,
-		    (unsigned long long)get64(in + 56),
-		    (unsigned long long)get64(in + 64),
-		    (unsigned long long)get64(in + 72), get32(in + 80),
-		    get32(in + 88), (int)get32(in + 92),
+		    (unsigned long long)bt_get64(in), ih, id,
+		    (unsigned long long)bt_get64(in + 56),
+		    (unsigned long long)bt_get64(in + 64),
+		    (unsigned long long)bt_get64(in + 72), bt_get32(in + 80),
+		    bt_get32(in + 88), (int)bt_get32(in + 92),
 		    (unsigned)(in[96] << 8 | in[97]));
-		put32(out, 1);
-		put32(out + 4, tx);
-		put32(out + 8, 1800);
-		put32(out + 12, 1);	/* leechers */
-		put32(out + 16, 2);	/* seeders */
+		bt_put32(out, 1);
+		bt_put32(out + 4, tx);
+		bt_put32(out + 8, 1800);
+		bt_put32(out + 12, 1);	/* leechers */
+		bt_put32(out + 16, 2);	/* seeders */
 		olen = 20;
 		if (v6) {
 			static const uint8_t p6[18] = {
@@ -274,10 +254,10 @@ udp(int fd)
 			memcpy(out + 20, p4, 12);
 			olen += 12;
 		}
-		if (get64(in) != CONN_ID) {
+		if (bt_get64(in) != CONN_ID) {
 			static const char m[] = "bad connection id";
 
-			put32(out, 3);
+			bt_put32(out, 3);
 			memcpy(out + 8, m, sizeof(m) - 1);
 			olen = 8 + sizeof(m) - 1;
 		} else if (strcmp(mode, "truncated") == 0)
@@ -303,19 +283,19 @@ udp(int fd)
 	} else if (action == 2 && n >= 36) {
 		hex(in + 16, 20, ih);
 		logline("udp scrape conn=%016llx info_hash=%s",
-		    (unsigned long long)get64(in), ih);
-		put32(out, 2);
-		put32(out + 4, tx);
-		put32(out + 8, 2);	/* seeders */
-		put32(out + 12, 7);	/* completed */
-		put32(out + 16, 1);	/* leechers */
+		    (unsigned long long)bt_get64(in), ih);
+		bt_put32(out, 2);
+		bt_put32(out + 4, tx);
+		bt_put32(out + 8, 2);	/* seeders */
+		bt_put32(out + 12, 7);	/* completed */
+		bt_put32(out + 16, 1);	/* leechers */
 		olen = 20;
 	} else
 		return;
 	if (strcmp(mode, "error") == 0) {
 		static const char m[] = "no\0such \x1b[31mtorrent";
 
-		put32(out, 3);
+		bt_put32(out, 3);
 		memcpy(out + 8, m, sizeof(m) - 1);
 		olen = 8 + sizeof(m) - 1;
 	}

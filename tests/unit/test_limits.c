@@ -10,16 +10,8 @@
 #include "bencode.h"
 #include "btlimits.h"
 #include "tracker.h"
+#include "util.h"
 #include "t.h"
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static void
 test_text(void)
@@ -32,8 +24,8 @@ test_text(void)
 	size_t n;
 
 	/* The UDP error action: the text is the rest of the datagram. */
-	put32(pkt, BT_UDP_ERROR);
-	put32(pkt + 4, 7);
+	bt_put32(pkt, BT_UDP_ERROR);
+	bt_put32(pkt + 4, 7);
 	memset(pkt + 8, 'E', 300);
 	T_OK(bt_udp_reply_parse(pkt, 8 + BT_TRACKER_MAX_TEXT, BT_UDP_ANNOUNCE,
 	    7, &r, &why, &e) == -1 && e.status == BT_EX_UNAVAILABLE,
