@@ -282,4 +282,49 @@
  */
 #define BT_SWARM_MAX_PARKED	16
 
+/*
+ * Magnet links (lib/magnet, BEP 9). A link longer than this is refused:
+ * a few hundred trackers and peers fit in it, and no browser or site
+ * hands out more. Trackers (tr) are capped by BT_MAX_TRACKERS like a
+ * torrent's; peer addresses (x.pe) and web seeds (ws) by these.
+ */
+#define BT_MAGNET_MAX_BYTES	(64 * 1024)
+#define BT_MAGNET_MAX_PEERS	200
+#define BT_MAGNET_MAX_WEBSEEDS	200
+
+/*
+ * Extension protocol (lib/ext, BEP 10). An extension handshake is a small
+ * dict (libtorrent's is about 200 bytes); one over this is refused
+ * before it is decoded.
+ */
+#define BT_EXT_MAX_HANDSHAKE	(64 * 1024)
+/*
+ * Metadata exchange (BEP 9, bt-fetch-metadata and the serving side).
+ * BEP 9's pieces are 16 KiB. The info dict of a torrent at
+ * BT_MAX_PIECES pieces would be 80 MiB; real ones are far smaller
+ * (libtorrent refuses over 4 MiB by default), so a peer announcing more
+ * than 16 MiB is lying or hostile and is dropped before any allocation.
+ */
+#define BT_METADATA_PIECE	16384
+#define BT_METADATA_MAX_BYTES	(16L * 1024 * 1024)
+/* Peers asked for metadata at once by bt-fetch-metadata. */
+#define BT_METADATA_MAX_CONNS	8
+/* Metadata requests outstanding per peer (libtorrent serves 3 at once
+   and rejects more at a time; more only fill its reject queue). */
+#define BT_METADATA_MAX_REQ	2
+/* A peer sending no metadata for this long is given up (ms). */
+#define BT_METADATA_IDLE_MS	30000
+
+/*
+ * Peer exchange (BEP 11). BEP 11 allows 50 added and 50 dropped peers per
+ * message; more than BT_PEX_MAX_MSG_PEERS in one message are ignored
+ * (counted). Peers learned through PEX and dialled in a whole run are
+ * bounded by BT_PEX_MAX_PEERS, so a swarm of liars cannot make us dial
+ * without end; a message more often than BT_PEX_MIN_INTERVAL_MS from one
+ * peer is ignored (BEP 11: at most one a minute).
+ */
+#define BT_PEX_MAX_MSG_PEERS	200
+#define BT_PEX_MAX_PEERS	1000
+#define BT_PEX_MIN_INTERVAL_MS	30000
+
 #endif

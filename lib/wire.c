@@ -15,6 +15,34 @@ bt_wire_handshake(uint8_t out[BT_WIRE_HANDSHAKE_LEN],
 	memcpy(out + 48, peer_id, BT_WIRE_PEER_ID_LEN);
 }
 
+void
+bt_wire_handshake_rsv(uint8_t out[BT_WIRE_HANDSHAKE_LEN],
+    const uint8_t info_hash[BT_SHA1_LEN],
+    const uint8_t peer_id[BT_WIRE_PEER_ID_LEN], unsigned rsv)
+{
+	bt_wire_handshake(out, info_hash, peer_id);
+	if (rsv & BT_RSV_EXT)
+		out[20 + 5] |= 0x10;	/* BEP 10 */
+	if (rsv & BT_RSV_FAST)
+		out[20 + 7] |= 0x04;	/* BEP 6 */
+	if (rsv & BT_RSV_DHT)
+		out[20 + 7] |= 0x01;	/* BEP 5 */
+}
+
+unsigned
+bt_wire_reserved(const uint8_t *hs)
+{
+	unsigned rsv = 0;
+
+	if (hs[20 + 5] & 0x10)
+		rsv |= BT_RSV_EXT;
+	if (hs[20 + 7] & 0x04)
+		rsv |= BT_RSV_FAST;
+	if (hs[20 + 7] & 0x01)
+		rsv |= BT_RSV_DHT;
+	return rsv;
+}
+
 int
 bt_wire_handshake_check(const uint8_t *in, size_t n,
     const uint8_t info_hash[BT_SHA1_LEN],

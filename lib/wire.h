@@ -59,10 +59,25 @@ enum bt_hs_state {
 	BT_HS_DONE,
 };
 
+/*
+ * Bits of the 8 reserved handshake bytes, as flags of our own (the byte
+ * and mask each stands for are in wire.c): BEP 10 extension protocol,
+ * BEP 6 fast extension, BEP 5 DHT.
+ */
+#define BT_RSV_EXT	0x1u	/* reserved[5] & 0x10 */
+#define BT_RSV_FAST	0x2u	/* reserved[7] & 0x04 */
+#define BT_RSV_DHT	0x4u	/* reserved[7] & 0x01 */
+
 /* Our handshake: no extension bits advertised (reserved all zero). */
 void bt_wire_handshake(uint8_t out[BT_WIRE_HANDSHAKE_LEN],
     const uint8_t info_hash[BT_SHA1_LEN],
     const uint8_t peer_id[BT_WIRE_PEER_ID_LEN]);
+/* The same, advertising the BT_RSV_* bits in rsv. */
+void bt_wire_handshake_rsv(uint8_t out[BT_WIRE_HANDSHAKE_LEN],
+    const uint8_t info_hash[BT_SHA1_LEN],
+    const uint8_t peer_id[BT_WIRE_PEER_ID_LEN], unsigned rsv);
+/* The BT_RSV_* bits set in a handshake's bytes 20..27 (hs[0..27] read). */
+unsigned bt_wire_reserved(const uint8_t *hs);
 
 /*
  * Check the first n bytes (n <= 68) of a peer's handshake. Returns the
