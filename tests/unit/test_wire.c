@@ -56,6 +56,58 @@ test_handshake(void)
 }
 
 static void
+test_reserved(void)
+{
+	uint8_t h[BT_WIRE_HANDSHAKE_LEN], plain[BT_WIRE_HANDSHAKE_LEN];
+	struct bt_err e;
+	unsigned i;
+
+	bt_wire_handshake(plain, ih, us);
+	bt_wire_handshake_rsv(h, ih, us, 0);
+	T_OK(memcmp(h, plain, sizeof(h)) == 0,
+	    "no bits asked: the same bytes as bt_wire_handshake");
+	T_OK(bt_wire_reserved(h) == 0, "and no bits read back");
+
+	bt_wire_handshake_rsv(h, ih, us, BT_RSV_EXT);
+	T_OK(memcmp(h + 20, "\0\0\0\0\0\x10\0\0", 8) == 0,
+	    "BEP 10: reserved[5] is 0x10");
+	bt_wire_handshake_rsv(h, ih, us, BT_RSV_FAST);
+	T_OK(memcmp(h + 20, "\0\0\0\0\0\0\0\x04", 8) == 0,
+	    "BEP 6: reserved[7] is 0x04");
+	bt_wire_handshake_rsv(h, ih, us, BT_RSV_DHT);
+	T_OK(memcmp(h + 20, "\0\0\0\0\0\0\0\x01", 8) == 0,
+	    "BEP 5: reserved[7] is 0x01");
+	bt_wire_handshake_rsv(h, ih, us, BT_RSV_EXT | BT_RSV_FAST);
+	T_OK(memcmp(h + 20, "\0\0\0\0\0\x10\0\x04", 8) == 0,
+	    "extension and fast together");
+	T_OK(memcmp(h, plain, 20) == 0 && memcmp(h + 28, plain + 28, 40) == 0,
+	    "only the reserved bytes change");
+	T_OK(bt_wire_handshake_check(h, 68, ih, them, &e) == BT_HS_DONE,
+	    "a handshake with bits set passes the check");
+
+	for (i = 0; i < 8; i++) {
+		bt_wire_handshake_rsv(h, ih, us, i);
+		T_OK(bt_wire_reserved(h) == i, "bits %u read back", i);
+	}
+	/* Extension, fast and DHT among bits other clients use for
+	   their own extensions: only ours are read. */
+	memset(h + 20, 0, 8);
+	h[20] = 0x80;
+	h[25] = 0x10 | 0x08;
+	h[27] = 0x04 | 0x01 | 0x08;
+	T_OK(bt_wire_reserved(h) == (BT_RSV_EXT | BT_RSV_FAST | BT_RSV_DHT),
+	    "extension, fast and DHT read, other bits ignored");
+	memset(h + 20, 0xff, 8);
+	h[25] = (uint8_t)~0x10;
+	h[27] = (uint8_t)~0x05;
+	T_OK(bt_wire_reserved(h) == 0,
+	    "every other bit set: none of ours read");
+	memset(h + 20, 0xff, 8);
+	T_OK(bt_wire_reserved(h) == (BT_RSV_EXT | BT_RSV_FAST | BT_RSV_DHT),
+	    "every bit set: all of ours read");
+}
+
+static void
 test_lengths(void)
 {
 	struct bt_err e;
@@ -155,6 +207,7 @@ int
 main(void)
 {
 	test_handshake();
+	test_reserved();
 	test_lengths();
 	test_bitfield();
 	test_encode();
