@@ -1,6 +1,6 @@
 /*
- * bt-announce: ask a torrent's trackers for peers, write their answers
- * (the tracker answer stream of bt(7)) on stdout.
+ * bt-announce: ask a torrent's trackers (or a magnet link's) for peers,
+ * write their answers (the tracker answer stream of bt(7)) on stdout.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -14,6 +14,7 @@
 
 #include "btlimits.h"
 #include "cli.h"
+#include "magnet.h"
 #include "metainfo.h"
 #include "tracker.h"
 #include "util.h"
@@ -24,8 +25,29 @@ usage(void)
 	fprintf(stderr, "usage: bt-announce [-as] [-d bytes] [-e event] "
 	    "[-i peer-id] [-l bytes] [-n numwant]\n"
 	    "                   [-p port] [-r retries] [-t seconds] "
-	    "[-T url] [-u bytes] torrent\n");
+	    "[-T url] [-u bytes] torrent | magnet\n");
 	exit(BT_EX_USAGE);
+}
+
+/*
+ * What left says for a magnet link, whose size is unknown until its
+ * metadata is fetched: not 0, which a tracker may take for a seed (and
+ * then hand no seeds), but one block, as libtorrent sends.
+ */
+#define MAGNET_LEFT	16384
+/* Bytes of a magnet link shown in a message before it is cut. */
+#define LINK_SHOWN	80
+
+/* The link made printable for a message, cut with "..." when long. */
+static char *
+show_link(const char *s, char *out, size_t outsz)
+{
+	size_t n = strlen(s);
+
+	bt_escape(s, n > LINK_SHOWN ? LINK_SHOWN : n, out, outsz - 3);
+	if (n > LINK_SHOWN)
+		strcat(out, "...");
+	return out;
 }
 
 static void
@@ -138,13 +160,15 @@ main(int argc, char *argv[])
 	struct bt_tracker_session s;
 	struct bt_announce a;
 	struct bt_torrent t;
+	struct bt_magnet m;
 	struct list given = { 0 }, use = { 0 };
 	struct bt_buf out = { 0 };
 	struct bt_err e;
-	const char *path, *peer_id = NULL;
+	const char *path, *what, *torrent, *peer_id = NULL;
+	char link[4 * LINK_SHOWN + 4];
 	long long left = -1;
-	int all = 0, scrape = 0, ok = 0, bad = 0, c;
-	size_t i;
+	int all = 0, scrape = 0, ok = 0, bad = 0, magnet, c;
+	size_t i, dropped;
 
 	bt_cli_init(argv[0]);
 	memset(&a, 0, sizeof(a));
@@ -215,25 +239,43 @@ main(int argc, char *argv[])
 		    "digits");
 	randbytes(&a.key, sizeof(a.key));
 
-	if (bt_torrent_load(&t, path, &e) < 0)
-		bt_die_err(path, &e);
-	memcpy(a.info_hash, t.info_hash, BT_SHA1_LEN);
-	a.left = left >= 0 ? left : t.total_length;
+	memset(&t, 0, sizeof(t));
+	memset(&m, 0, sizeof(m));
+	if ((magnet = bt_magnet_is(path))) {
+		/* No file: the answers name only the info hash. */
+		what = show_link(path, link, sizeof(link));
+		torrent = NULL;
+		if (bt_magnet_parse(&m, path, &e) < 0)
+			bt_die_err(what, &e);
+		memcpy(a.info_hash, m.info_hash, BT_SHA1_LEN);
+		a.left = left >= 0 ? left : MAGNET_LEFT;
+		dropped = m.tr_dropped;
+	} else {
+		what = torrent = path;
+		if (bt_torrent_load(&t, path, &e) < 0)
+			bt_die_err(path, &e);
+		memcpy(a.info_hash, t.info_hash, BT_SHA1_LEN);
+		a.left = left >= 0 ? left : t.total_length;
+		dropped = t.trackers_dropped;
+	}
 
 	if (given.n > 0)
 		use = given;
-	else if (t.ntiers > 0) {
+	else if (magnet) {
+		/* One tier per tracker (BEP 12): the link's order. */
+		for (i = 0; i < m.ntr; i++)
+			add(&use, m.tr[i]);
+	} else if (t.ntiers > 0)
 		add_tiers(&use, &t);	/* BEP 12: announce is ignored */
-		if (t.trackers_dropped > 0)
-			bt_warnx("%s: %zu trackers past the first %d ignored "
-			    "(limit BT_MAX_TRACKERS)", path,
-			    t.trackers_dropped, BT_MAX_TRACKERS);
-	}
 	else if (t.announce != NULL)
 		add(&use, t.announce);
+	if (given.n == 0 && dropped > 0)
+		bt_warnx("%s: %zu trackers past the first %d ignored "
+		    "(limit BT_MAX_TRACKERS)", what, dropped, BT_MAX_TRACKERS);
 	if (use.n == 0)
-		bt_die(BT_EX_UNAVAILABLE, "%s: no tracker in the torrent "
-		    "(give one with --tracker)", path);
+		bt_die(BT_EX_UNAVAILABLE, "%s: no tracker in the %s "
+		    "(give one with --tracker)", what,
+		    magnet ? "magnet link" : "torrent");
 
 	if (bt_tracker_session_init(&s, &o, &e) < 0)
 		bt_die_err(NULL, &e);
@@ -243,10 +285,10 @@ main(int argc, char *argv[])
 
 		bt_escape(use.url[i], strlen(use.url[i]), u, sizeof(u));
 		if (scrape)
-			r = bt_tracker_scrape(&s, use.url[i], t.info_hash,
-			    path, &out, &e);
+			r = bt_tracker_scrape(&s, use.url[i], a.info_hash,
+			    torrent, &out, &e);
 		else
-			r = bt_tracker_announce(&s, use.url[i], &a, path,
+			r = bt_tracker_announce(&s, use.url[i], &a, torrent,
 			    &out, warn, sizeof(warn), &e);
 		if (r < 0) {
 			bt_warn_err(u, &e);
@@ -267,7 +309,10 @@ main(int argc, char *argv[])
 	bt_buf_free(&out);
 	bt_tracker_session_free(&s);
 	free(use.url);
-	bt_torrent_free(&t);
+	if (magnet)
+		bt_magnet_free(&m);
+	else
+		bt_torrent_free(&t);
 	/* A write error wins: bt_fshut_stdout reports it. */
 	return bt_fshut_stdout(ok ? BT_EX_OK :
 	    bad ? BT_EX_DATAERR : BT_EX_UNAVAILABLE);

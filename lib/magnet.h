@@ -23,6 +23,7 @@ struct bt_magnet {
 	size_t tr_dropped;	/* past BT_MAX_TRACKERS */
 	char **ws;		/* web seeds (BEP 19), each once */
 	size_t nws;
+	size_t ws_dropped;	/* past BT_MAGNET_MAX_WEBSEEDS */
 	struct bt_peerlist peers;	/* x.pe with numeric addresses */
 	size_t pe_names;	/* x.pe given as a host name: not resolved */
 	size_t pe_dropped;	/* past BT_MAGNET_MAX_PEERS */
@@ -62,7 +63,8 @@ int bt_magnet_or_hash(struct bt_magnet *m, const char *arg,
  * "announce" (the first tracker) and "announce-list" (one tier per
  * tracker, BEP 12, in the link's order) when m has trackers, "info" (the
  * raw bytes as received, so the info hash is unchanged), "url-list"
- * when m has web seeds. Appended to out.
+ * when m has web seeds. Appended to out. Refused (BT_EX_DATAERR) unless
+ * info is one bencoded dict whose SHA-1 is m's info hash.
  */
 int bt_magnet_torrent(const struct bt_magnet *m, const char *info,
     size_t infolen, struct bt_buf *out, struct bt_err *e);

@@ -278,7 +278,7 @@ bt_answer_encode(const struct bt_bdoc *d,
 {
 	struct bt_buf v = { 0 };
 	struct pair extra[3];
-	size_t o1, o2;
+	size_t o1, o2, nextra = 3;
 	int r;
 
 	if (d->nnode == 0 || d->node[0].type != BT_BDICT)
@@ -286,7 +286,8 @@ bt_answer_encode(const struct bt_bdoc *d,
 	/* The context values, encoded one after another in v. */
 	bt_benc_str(&v, info_hash, BT_SHA1_LEN);
 	o1 = v.len;
-	bt_benc_cstr(&v, torrent);
+	if (torrent != NULL)
+		bt_benc_cstr(&v, torrent);
 	o2 = v.len;
 	bt_benc_cstr(&v, tracker);
 	if (v.oom) {
@@ -306,8 +307,13 @@ bt_answer_encode(const struct bt_bdoc *d,
 	extra[0].klen = strlen(extra[0].k);
 	extra[1].klen = strlen(extra[1].k);
 	extra[2].klen = strlen(extra[2].k);
+	if (torrent == NULL) {
+		/* A magnet link: no torrent file to name. */
+		extra[1] = extra[2];
+		nextra = 2;
+	}
 	out->len = 0;
-	r = encode_value(d, &d->node[0], out, extra, 3);
+	r = encode_value(d, &d->node[0], out, extra, nextra);
 	bt_buf_free(&v);
 	if (r < 0)
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");

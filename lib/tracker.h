@@ -6,7 +6,8 @@
  * its keys sorted, plus context keys no tracker uses:
  *
  *	x-bt-info-hash	20 raw bytes
- *	x-bt-torrent	the torrent's path as given ("-" for stdin)
+ *	x-bt-torrent	the torrent's path as given ("-" for stdin); left
+ *			out for a magnet link (torrent NULL below)
  *	x-bt-tracker	the announce URL that answered
  *
  * A UDP answer becomes the dict an HTTP tracker would have sent:

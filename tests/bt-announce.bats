@@ -491,3 +491,190 @@ udp announce conn=1122334455667788 info_hash=$H peer_id=2d5858303030314041424344
 	run -65 --separate-stderr bt-announce --tracker "$long" t.torrent
 	[[ $stderr == *": URL longer than 4096 bytes (limit BT_TRACKER_MAX_URL)" ]]
 }
+
+# --- magnet links (BEP 9) ---------------------------------------------
+
+# The info hash in base32 (RFC 4648), as some sites write it.
+b32_of() {
+	/usr/bin/python3 -c 'import base64, sys
+print(base64.b32encode(bytes.fromhex(sys.argv[1])).decode())' "$1"
+}
+
+# The peer list for the torrent itself, without its "# torrent" line: what
+# a magnet link of the same info hash must give (earlier tests may have
+# registered more peers, so it is asked now, not written out).
+torrent_peers() {
+	bt-announce --port 7100 t.torrent | bt-peers | grep -v '^# torrent ' |
+	    sort
+}
+
+# Every byte of a URL that is not unreserved as %XX: a tr value.
+pct_url() {
+	/usr/bin/python3 -c 'import sys, urllib.parse
+print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
+}
+
+@test "a magnet link announces over HTTP: bt-peers lists the peers under # info-hash and no # torrent" {
+	cd "$BATS_FILE_TMPDIR"
+	link="magnet:?xt=urn:btih:$H&dn=data.bin&tr=$(pct_url "$OT_ANNOUNCE")"
+	run --separate-stderr bash -o pipefail -c \
+	    'bt-announce --port 7100 "$1" | bt-peers' _ "$link"
+	assert_success
+	assert_equal "${lines[0]}" "# info-hash $H"
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort)" \
+	    "$(torrent_peers)"
+	assert_line "127.0.0.1 $LT_PORT"
+	assert_line "127.0.0.1 7003"
+	refute_line --partial "# torrent"
+	assert_equal "$stderr" ""
+}
+
+@test "a magnet link announces over UDP" {
+	cd "$BATS_FILE_TMPDIR"
+	run --separate-stderr bash -o pipefail -c \
+	    'bt-announce --port 7100 "$1" | bt-peers' _ \
+	    "magnet:?xt=urn:btih:$H&tr=$OT_UDP_ANNOUNCE"
+	assert_success
+	assert_equal "${lines[0]}" "# info-hash $H"
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort)" \
+	    "$(torrent_peers)"
+	assert_line "127.0.0.1 $LT_PORT"
+	refute_line --partial "# torrent"
+}
+
+@test "a magnet link's answer carries the info hash and the tracker, not x-bt-torrent" {
+	cd "$BATS_FILE_TMPDIR"
+	printf 'd5:peers6:\x7f\x00\x00\x01\x1a\xe18:intervali900e12:x-bt-torrent4:evile' \
+	    >"$BATS_TEST_TMPDIR/body"
+	hostile_start -b "$BATS_TEST_TMPDIR/body" ok
+	url=http://127.0.0.1:$HT_PORT/announce
+	bt-announce "magnet:?xt=urn:btih:$H&tr=$url" >"$BATS_TEST_TMPDIR/out"
+	{
+		printf 'd8:intervali900e5:peers6:\x7f\x00\x00\x01\x1a\xe1'
+		printf '14:x-bt-info-hash20:'
+		printf "$(sed 's/../\\x&/g' <<<"$H")"
+		printf '12:x-bt-tracker%d:%se' "${#url}" "$url"
+	} >"$BATS_TEST_TMPDIR/want"
+	run cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/out"
+	assert_success
+}
+
+@test "the base32, hex and upper-case hex forms of a link give the same answer" {
+	cd "$BATS_FILE_TMPDIR"
+	for ih in "$H" "${H^^}" "$(b32_of "$H")"; do
+		bt-announce --port 7100 --peer-id -XX0001-abcdefghijkl \
+		    "magnet:?xt=urn:btih:$ih&tr=$OT_ANNOUNCE" | bt-peers |
+		    sort >"$BATS_TEST_TMPDIR/$ih"
+	done
+	run cat "$BATS_TEST_TMPDIR/$(b32_of "$H")"
+	assert_line "# info-hash $H"
+	assert_line "127.0.0.1 $LT_PORT"
+	run diff "$BATS_TEST_TMPDIR/$H" "$BATS_TEST_TMPDIR/$(b32_of "$H")"
+	assert_success
+	run diff "$BATS_TEST_TMPDIR/$H" "$BATS_TEST_TMPDIR/${H^^}"
+	assert_success
+}
+
+@test "a magnet link's trackers are asked in the link's order, a dead first one skipped" {
+	cd "$BATS_FILE_TMPDIR"
+	link="magnet:?xt=urn:btih:$H&tr=http://127.0.0.1:$DEAD/announce"
+	link+="&tr.1=udp://127.0.0.1:$DEADU/announce&tr=$OT_ANNOUNCE"
+	run --separate-stderr bash -o pipefail -c \
+	    'bt-announce --port 7100 --timeout 0.2 --retries 1 "$1" | bt-peers' \
+	    _ "$link"
+	assert_success
+	assert_equal "$(printf '%s\n' "${lines[@]}" | sort)" \
+	    "$(torrent_peers)"
+	assert_equal "${#stderr_lines[@]}" 2
+	[[ ${stderr_lines[0]} == "bt-announce: http://127.0.0.1:$DEAD/announce: "* ]]
+	assert_equal "${stderr_lines[1]}" \
+	    "bt-announce: udp://127.0.0.1:$DEADU/announce: Connection refused"
+}
+
+@test "--tracker overrides a magnet link's trackers" {
+	cd "$BATS_FILE_TMPDIR"
+	hostile_start ok
+	url=http://127.0.0.1:$HT_PORT/announce
+	run bash -o pipefail -c 'bt-announce --tracker "$1" "$2" | bt-decode' \
+	    _ "$url" "magnet:?xt=urn:btih:$H&tr=$OT_ANNOUNCE"
+	assert_success
+	assert_output --partial "\"x-bt-tracker\":\"$url\"}"
+	run grep -c "^GET /announce?info_hash=$(urlenc_hex "$H")&" "$HT_LOG"
+	assert_output 1
+}
+
+@test "a magnet link announces left=16384 (unknown size, not a seed) unless --left is given" {
+	cd "$BATS_FILE_TMPDIR"
+	hostile_start ok
+	link="magnet:?xt=urn:btih:$H&tr=http://127.0.0.1:$HT_PORT/announce"
+	bt-announce "$link" >/dev/null
+	bt-announce --left 0 "$link" >/dev/null
+	run grep -o '&left=[0-9]*&' "$HT_LOG"
+	assert_output "&left=16384&
+&left=0&"
+}
+
+@test "--scrape works with a magnet link over HTTP and UDP" {
+	cd "$BATS_FILE_TMPDIR"
+	for tr in "$OT_ANNOUNCE" "$OT_UDP_ANNOUNCE"; do
+		# The torrent's own scrape, less its x-bt-torrent key.
+		want=$(bt-announce --scrape -T "$tr" t.torrent | bt-decode |
+		    sed 's/"x-bt-torrent":"t.torrent",//')
+		run bash -o pipefail -c 'bt-announce --scrape "$1" | bt-decode' \
+		    _ "magnet:?xt=urn:btih:$H&tr=$tr"
+		assert_success
+		assert_output "$want"
+		assert_output --regexp '^\{"complete":[1-9][0-9]*,'
+		refute_output --partial x-bt-torrent
+	done
+}
+
+@test "a magnet link without a tracker is status 69, or asks the one given" {
+	cd "$BATS_FILE_TMPDIR"
+	run -69 --separate-stderr bt-announce "magnet:?xt=urn:btih:$H&dn=x"
+	assert_output ""
+	assert_equal "$stderr" "bt-announce: magnet:?xt=urn:btih:$H&dn=x: no tracker in the magnet link (give one with --tracker)"
+	run --separate-stderr bash -o pipefail -c \
+	    'bt-announce --port 7100 -T "$1" "$2" | bt-peers' _ \
+	    "$OT_ANNOUNCE" "magnet:?xt=urn:btih:$H"
+	assert_success
+	assert_equal "${lines[0]}" "# info-hash $H"
+}
+
+@test "bad magnet links: one line naming the link and why, status 65" {
+	cd "$BATS_FILE_TMPDIR"
+	bad=magnet:?xt=urn:btih:${H:0:38}zz
+	run -65 --separate-stderr bt-announce "$bad"
+	assert_output ""
+	assert_equal "$stderr" "bt-announce: $bad: xt: info hash of 40 characters is not hex: 'z' at character 39"
+	bad=magnet:?xt=urn:btih:${H:0:39}
+	run -65 --separate-stderr bt-announce "$bad"
+	assert_equal "$stderr" "bt-announce: $bad: xt: info hash of 39 characters: want 40 hex digits or 32 base32 characters"
+	bad=magnet:?xt=urn:btmh:1220${H}aaaaaaaaaaaaaaaaaaaaaaaa
+	run -65 --separate-stderr bt-announce "$bad"
+	assert_equal "$stderr" "bt-announce: ${bad:0:80}...: v2 magnet links (urn:btmh) are not supported"
+	bad="magnet:?xt=urn:btih:$H&dn=100%"
+	run -65 --separate-stderr bt-announce "$bad"
+	assert_equal "$stderr" "bt-announce: $bad: dn: bad percent escape '%'"
+	bad="magnet:?xt=urn:btih:$H&tr=$OT_ANNOUNCE%zz"
+	run -65 --separate-stderr bt-announce "$bad"
+	assert_equal "$stderr" "bt-announce: ${bad:0:80}...: tr: bad percent escape '%zz'"
+	run -65 --separate-stderr bt-announce "magnet:?dn=x&tr=$OT_ANNOUNCE"
+	assert_equal "$stderr" "bt-announce: magnet:?dn=x&tr=$OT_ANNOUNCE: no info hash (xt=urn:btih:)"
+}
+
+@test "a bad magnet link is shown escaped and cut, its control bytes never raw" {
+	cd "$BATS_FILE_TMPDIR"
+	run -65 --separate-stderr bt-announce $'magnet:?\e[31mxt=urn:btih:12'
+	assert_equal "$stderr" 'bt-announce: magnet:?\x1b[31mxt=urn:btih:12: no info hash (xt=urn:btih:)'
+	bad="magnet:?xt=urn:btih:$H&tr=$(printf 'x%.0s' {1..200})"
+	run -65 --separate-stderr bt-announce "$bad"
+	assert_equal "$stderr" "bt-announce: ${bad:0:80}...: tr: 'x$(printf 'x%.0s' {1..59})...' is not a URL"
+}
+
+@test "a magnet link longer than BT_MAGNET_MAX_BYTES is refused, status 65" {
+	cd "$BATS_FILE_TMPDIR"
+	bad="magnet:?xt=urn:btih:$H&x=$(head -c 70000 /dev/zero | tr '\0' a)"
+	run -65 --separate-stderr bt-announce "$bad"
+	assert_equal "$stderr" "bt-announce: ${bad:0:80}...: magnet link longer than 65536 bytes (limit BT_MAGNET_MAX_BYTES)"
+}
