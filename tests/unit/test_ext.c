@@ -329,7 +329,8 @@ test_md(void)
 	MD_BAD("d8:msg_typei1e5:piecei0e10:total_sizei5ee",
 	    "ut_metadata: data message without data",
 	    "data without bytes is refused");
-	MD_BAD("d8:msg_typei0e5:piecei0e", "ut_metadata: unexpected end of input inside dictionary",
+	MD_BAD("d8:msg_typei0e5:piecei0e",
+	    "ut_metadata: unexpected end of input inside dictionary",
 	    "a truncated dict is refused");
 #undef MD_BAD
 	bt_md_encode(&b, 2, BT_MD_DATA, 0, 100000, data, BT_METADATA_PIECE + 1);
