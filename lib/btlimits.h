@@ -314,6 +314,13 @@
 #define BT_METADATA_MAX_REQ	2
 /* A peer sending no metadata for this long is given up (ms). */
 #define BT_METADATA_IDLE_MS	30000
+/*
+ * Bytes of metadata buffers held at once by bt-fetch-metadata (each
+ * peer assembles its own copy, so that a wrong SHA-1 bans exactly that
+ * peer): two of the largest, so that a liar announcing the maximum
+ * cannot keep an honest peer waiting; a peer that would go over waits.
+ */
+#define BT_METADATA_MAX_INFLIGHT (2 * BT_METADATA_MAX_BYTES)
 
 /*
  * Peer exchange (BEP 11). BEP 11 allows 50 added and 50 dropped peers per
