@@ -206,7 +206,9 @@ bt_md_parse(const uint8_t *p, size_t n, struct bt_md_msg *m,
 		goto out;
 	}
 	if (v->v.i < BT_MD_REQUEST || v->v.i > BT_MD_REJECT) {
-		/* BEP 9 says to ignore unknown types: the caller may. */
+		/* BEP 9: "an unrecognized message ID MUST be ignored";
+		   the caller can tell this refusal by the type. */
+		m->type = BT_MD_UNKNOWN;
 		E(v->off, "ut_metadata: unknown msg_type %lld",
 		    (long long)v->v.i);
 		goto out;
@@ -258,6 +260,8 @@ bt_md_parse(const uint8_t *p, size_t n, struct bt_md_msg *m,
 	r = 0;
 out:
 	if (r < 0) {
+		if (m->type != BT_MD_UNKNOWN)
+			m->type = -1;
 		m->data = NULL;
 		m->len = 0;
 	}

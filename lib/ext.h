@@ -80,7 +80,11 @@ struct bt_md_msg {
  * BT_METADATA_MAX_BYTES, data of at most BT_METADATA_PIECE bytes; no
  * bytes after the dict unless data). Whether a piece index fits the
  * metadata's size is the caller's to check (bt_md_piece_len).
+ * An integer msg_type other than 0..2 is -1 with m->type set to
+ * BT_MD_UNKNOWN: BEP 9 says such a message must be ignored, not
+ * punished; after any other failure m->type is -1.
  */
+#define BT_MD_UNKNOWN	(-2)
 int bt_md_parse(const uint8_t *p, size_t n, struct bt_md_msg *m,
     struct bt_err *e);
 

@@ -105,6 +105,8 @@ fuzz_md(const uint8_t *p, size_t n)
 	if ((r = bt_md_parse(p, n, &m, &e)) != 0) {
 		refused(r, &e);
 		FUZZ_ASSERT(m.data == NULL && m.len == 0, "data on failure");
+		FUZZ_ASSERT(m.type == -1 || m.type == BT_MD_UNKNOWN,
+		    "type %d on failure", m.type);
 		return;
 	}
 	FUZZ_ASSERT(m.type >= BT_MD_REQUEST && m.type <= BT_MD_REJECT,

@@ -290,16 +290,22 @@ test_md(void)
 	/* Refusals. */
 #define MD_BAD(in, want, what) do {					\
 	T_OK(bt_md_parse(S(in), &m, &e) < 0 &&				\
-	    e.status == BT_EX_DATAERR && m.data == NULL, what);		\
+	    e.status == BT_EX_DATAERR && m.data == NULL &&		\
+	    (m.type == -1 || m.type == BT_MD_UNKNOWN), what);		\
 	T_STREQ(e.msg, want, "%s: says why", what);			\
 } while (0)
 	MD_BAD("li0ee", "ut_metadata: not a dict", "a list is refused");
 	MD_BAD("d8:msg_typei3e5:piecei0ee", "ut_metadata: unknown msg_type 3",
 	    "msg_type 3 is refused");
+	T_OK(m.type == BT_MD_UNKNOWN, "as unknown, for the caller to ignore");
+	MD_BAD("d8:msg_typei9e1:xi1ee", "ut_metadata: unknown msg_type 9",
+	    "an unknown type is told before its other keys are checked");
+	T_OK(m.type == BT_MD_UNKNOWN, "as unknown");
 	MD_BAD("d8:msg_typei-1e5:piecei0ee",
 	    "ut_metadata: unknown msg_type -1", "msg_type -1 is refused");
 	MD_BAD("d5:piecei0ee", "ut_metadata: no integer msg_type",
 	    "no msg_type is refused");
+	T_OK(m.type == -1, "as malformed, not unknown");
 	MD_BAD("d8:msg_type1:05:piecei0ee", "ut_metadata: no integer msg_type",
 	    "a msg_type string is refused");
 	MD_BAD("d8:msg_typei0ee", "ut_metadata: no integer piece",
