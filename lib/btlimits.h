@@ -266,6 +266,17 @@
 #define BT_SEED_STOP_TIMEOUT	5
 /* Peers from trackers and the peer list kept for connecting out. */
 #define BT_SEED_MAX_DIAL	BT_SWARM_MAX_PEERS
+/*
+ * ut_metadata (BEP 9) served by bt-seed. A message under our ut_metadata
+ * id is a small dict (a request is about 25 bytes): one over
+ * BT_SEED_MD_MAX_MSG is refused before it is read. A peer may ask for
+ * each piece of the metadata BT_SEED_MD_ASKS times on one connection (a
+ * client asks once, again after a reject); more is a flood, each answer
+ * up to 16 KiB, and the peer is cut off. Answers waiting to be sent are
+ * queued as piece numbers, at most that many.
+ */
+#define BT_SEED_MD_MAX_MSG	1024
+#define BT_SEED_MD_ASKS		4
 
 /*
  * lib/swarm (bt-fetch-piece) under load. Connects and handshakes in

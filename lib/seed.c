@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ext.h"
 #include "seed_int.h"
 #include "store.h"
 #include "wire.h"
@@ -30,7 +31,7 @@
 enum { P_MISSING = 0, P_GOOD = 1, P_TRUSTED = 2 };
 
 /* Where a peer's incoming bytes are. */
-enum { RX_HANDSHAKE, RX_LEN, RX_FIXED, RX_SKIP };
+enum { RX_HANDSHAKE, RX_LEN, RX_FIXED, RX_SKIP, RX_EXT };
 
 struct req {
 	uint32_t index, begin, len;
@@ -60,6 +61,20 @@ struct peer {
 	/* What we know of the peer. */
 	int interested, choked, optimistic;
 	uint32_t peer_have;
+	/* What both sides speak: BEP 10, BEP 6 (from its reserved bits). */
+	int ext, fast;
+	uint8_t ut_metadata;	/* its id for ut_metadata; 0: not spoken */
+
+	/* An extended message read whole (RX_EXT): its id, payload. */
+	uint8_t xid;
+	uint8_t *xb;
+	uint32_t xn, xwant, xcap;
+
+	/* ut_metadata answers waiting (piece numbers, in order) and the
+	   requests counted against BT_SEED_MD_ASKS. */
+	uint32_t *mdq;
+	size_t mdqhead, mdqn;
+	unsigned mdasks, mdsent;
 
 	/* Requests queued, a ring. */
 	struct req *q;
@@ -221,15 +236,18 @@ send_handshake(struct seed *s, struct peer *p)
 {
 	uint8_t hs[BT_WIRE_HANDSHAKE_LEN];
 
-	bt_wire_handshake(hs, s->t->info_hash, s->peer_id);
+	/* BEP 10 and BEP 6: the extensions are used when both sides set
+	   their bits; a peer without them sees plain BEP 3. */
+	bt_wire_handshake_rsv(hs, s->t->info_hash, s->peer_id,
+	    BT_RSV_EXT | BT_RSV_FAST);
 	ctl_add(p, hs, sizeof(hs));
 	p->hs_sent = 1;
 }
 
 /*
- * BEP 3: the bitfield follows the handshake, only if we have a piece
- * (a bitfield of zeros is allowed, but we send none, and not have_none:
- * we do not advertise the fast extension, BEP 6).
+ * BEP 3: the bitfield follows the handshake, only if we have a piece (a
+ * bitfield of zeros is allowed, but we send none). BEP 6: a fast peer
+ * gets exactly one of have all, have none or the bitfield, first.
  */
 static void
 send_bitfield(struct seed *s, struct peer *p)
@@ -239,6 +257,14 @@ send_bitfield(struct seed *s, struct peer *p)
 	uint8_t *bf;
 	uint32_t i;
 
+	if (p->fast && s->have == s->t->npieces) {
+		send_simple(p, BT_MSG_HAVE_ALL);
+		return;
+	}
+	if (p->fast && s->have == 0) {
+		send_simple(p, BT_MSG_HAVE_NONE);
+		return;
+	}
 	if (s->have == 0)
 		return;
 	if ((bf = calloc(1, n)) == NULL) {
@@ -253,6 +279,41 @@ send_bitfield(struct seed *s, struct peer *p)
 	if (ctl_add(p, hdr, 5) == 0)
 		ctl_add(p, bf, n);
 	free(bf);
+}
+
+/*
+ * BEP 10: our extension handshake, after the bitfield. We are a
+ * metadata source (BEP 9) and download nothing (BEP 21 upload_only).
+ */
+static void
+send_ext_handshake(struct seed *s, struct peer *p)
+{
+	struct bt_ext_hs_conf c;
+	struct bt_buf b = { 0 };
+
+	memset(&c, 0, sizeof(c));
+	c.metadata = 1;
+	c.metadata_size = (int64_t)s->t->info_len;
+	c.port = s->st->port;
+	c.reqq = BT_SEED_MAX_QUEUE;
+	c.upload_only = 1;
+	if (bt_ext_hs_encode(&b, &c) < 0 || b.oom)
+		drop(p, "out of memory");
+	else
+		ctl_add(p, b.p, b.len);
+	bt_buf_free(&b);
+}
+
+/* BEP 6: a request we will not serve is rejected, not left unanswered
+   (a peer without the fast extension gets nothing, as BEP 3 has it). */
+static void
+reject(struct peer *p, uint32_t index, uint32_t begin, uint32_t len)
+{
+	uint8_t m[17];
+
+	if (p->fast)
+		ctl_add(p, m, bt_wire_request(m, BT_MSG_REJECT, index, begin,
+		    len));
 }
 
 static void
@@ -278,9 +339,19 @@ choke(struct peer *p)
 		return;
 	p->choked = 1;
 	p->optimistic = 0;
-	/* BEP 3: choking discards the peer's requests. */
-	p->qn = p->qhead = 0;
 	send_simple(p, BT_MSG_CHOKE);
+	/*
+	 * BEP 3: choking discards the peer's requests. BEP 6: not
+	 * implicitly any more; each is rejected.
+	 */
+	while (p->fast && p->qn > 0) {
+		struct req *r = &p->q[p->qhead];
+
+		reject(p, r->index, r->begin, r->len);
+		p->qhead = (p->qhead + 1) % p->qcap;
+		p->qn--;
+	}
+	p->qn = p->qhead = 0;
 }
 
 static void
@@ -305,6 +376,8 @@ peer_free(struct seed *s, struct peer *p)
 	free(p->q);
 	free(p->ctl);
 	free(p->buf);
+	free(p->xb);
+	free(p->mdq);
 	free(p);
 }
 
@@ -345,6 +418,7 @@ on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
 	int64_t size;
 
 	if (index >= s->t->npieces) {
+		reject(p, index, begin, len);
 		if (++p->nbad >= BT_SEED_MAX_BAD_REQUESTS)
 			cut(p, 1, "BT_SEED_MAX_BAD_REQUESTS",
 			    BT_SEED_MAX_BAD_REQUESTS, "", "request for piece "
@@ -354,6 +428,7 @@ on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
 	size = bt_piece_size(s->t, index);
 	if (len == 0 || len > BT_BLOCK_LEN || begin >= size ||
 	    (int64_t)begin + len > size) {
+		reject(p, index, begin, len);
 		if (++p->nbad >= BT_SEED_MAX_BAD_REQUESTS)
 			cut(p, 1, "BT_SEED_MAX_BAD_REQUESTS",
 			    BT_SEED_MAX_BAD_REQUESTS, "", "request of %u "
@@ -362,6 +437,7 @@ on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
 		return;
 	}
 	if (p->choked) {
+		reject(p, index, begin, len);
 		if (++p->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
 			cut(p, 1, "BT_SEED_MAX_CHOKED_REQUESTS",
 			    BT_SEED_MAX_CHOKED_REQUESTS, "", "%u requests "
@@ -369,6 +445,7 @@ on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
 		return;
 	}
 	if (s->state[index] == P_MISSING) {
+		reject(p, index, begin, len);
 		if (++p->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
 			cut(p, 1, "BT_SEED_MAX_CHOKED_REQUESTS",
 			    BT_SEED_MAX_CHOKED_REQUESTS, "", "%u requests "
@@ -377,11 +454,14 @@ on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
 	}
 	if (p->qn >= BT_SEED_MAX_QUEUE) {
 		/* BEP 3 has no way to refuse a request but to choke:
-		   past the queue they are ignored, then the peer cut. */
+		   past the queue they are ignored (BEP 6: rejected), then
+		   the peer cut. */
+		reject(p, index, begin, len);
 		if (!p->qfull && s->o->log != NULL)
 			bt_seed_logf(s->o, "%s: limit BT_SEED_MAX_QUEUE (%d): "
-			    "queue full, more requests ignored", p->name,
-			    BT_SEED_MAX_QUEUE);
+			    "queue full, more requests %s", p->name,
+			    BT_SEED_MAX_QUEUE, p->fast ? "rejected" :
+			    "ignored");
 		p->qfull = 1;
 		if (++p->noverflow >= BT_SEED_MAX_OVERFLOW)
 			cut(p, 1, "BT_SEED_MAX_OVERFLOW",
@@ -414,7 +494,11 @@ on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
 	p->qn++;
 }
 
-/* BEP 3: cancel removes a queued request (one being written is sent). */
+/*
+ * BEP 3: cancel removes a queued request (one being written is sent).
+ * BEP 6: a cancel gets one answer, the piece or a reject: a request
+ * taken from the queue is rejected.
+ */
 static void
 on_cancel(struct peer *p, uint32_t index, uint32_t begin, uint32_t len)
 {
@@ -428,6 +512,7 @@ on_cancel(struct peer *p, uint32_t index, uint32_t begin, uint32_t len)
 	}
 	if (i == p->qn)
 		return;
+	reject(p, index, begin, len);
 	for (j = i; j + 1 < p->qn; j++)
 		p->q[(p->qhead + j) % p->qcap] =
 		    p->q[(p->qhead + j + 1) % p->qcap];
@@ -466,6 +551,9 @@ on_message(struct seed *s, struct peer *p)
 	case BT_MSG_HAVE_ALL:
 		p->peer_have = s->t->npieces;
 		break;
+	case BT_MSG_HAVE_NONE:
+		p->peer_have = 0;
+		break;
 	case BT_MSG_REQUEST:
 		on_request(s, p, bt_get32(b), bt_get32(b + 4),
 		    bt_get32(b + 8));
@@ -474,14 +562,154 @@ on_message(struct seed *s, struct peer *p)
 		on_cancel(p, bt_get32(b), bt_get32(b + 4), bt_get32(b + 8));
 		break;
 	default:
-		/* choke, unchoke, port, fast and extension messages: we
-		   download nothing and advertise no extension. */
+		/* choke, unchoke, port, and BEP 6's suggest, allowed fast
+		   and reject (length-checked): we download nothing. An
+		   extended message of a peer without the bit is skipped. */
 		break;
 	}
 	/* Two seeds have nothing to say to each other. */
 	if (!p->dead && s->have == s->t->npieces &&
 	    p->peer_have >= s->t->npieces && !p->interested)
 		drop(p, "peer is a seed");
+}
+
+/*
+ * BEP 9: a ut_metadata request. Metadata is served whatever the choke
+ * state (BEP 9 has no choking); a piece past the end is rejected; each
+ * piece may be asked for BT_SEED_MD_ASKS times, more is a flood.
+ */
+static void
+on_md_request(struct seed *s, struct peer *p, uint32_t piece)
+{
+	uint32_t np = bt_md_npieces((int64_t)s->t->info_len);
+	size_t max = (size_t)BT_SEED_MD_ASKS * np;
+	struct bt_buf b = { 0 };
+
+	if (++p->mdasks > max) {
+		cut(p, 1, "BT_SEED_MD_ASKS", BT_SEED_MD_ASKS, "", "ut_metadata "
+		    "request flood: %u requests for %u piece%s of metadata",
+		    p->mdasks, np, np == 1 ? "" : "s");
+		return;
+	}
+	/* BEP 10: we can only answer under the id its handshake gave. */
+	if (p->ut_metadata == 0)
+		return;
+	if (piece >= np) {
+		if (bt_md_encode(&b, p->ut_metadata, BT_MD_REJECT, piece, -1,
+		    NULL, 0) < 0 || b.oom)
+			drop(p, "out of memory");
+		else
+			ctl_add(p, b.p, b.len);
+		bt_buf_free(&b);
+		return;
+	}
+	/* Answered from do_write, one at a time, as the peer reads. */
+	if (p->mdq == NULL &&
+	    (p->mdq = malloc(max * sizeof(*p->mdq))) == NULL) {
+		drop(p, "out of memory");
+		return;
+	}
+	p->mdq[p->mdqn++] = piece;
+}
+
+/* The next ut_metadata answer waiting, into the control bytes. */
+static void
+md_answer(struct seed *s, struct peer *p)
+{
+	int64_t size = (int64_t)s->t->info_len;
+	uint32_t piece = p->mdq[p->mdqhead++];
+	const uint8_t *info = (const uint8_t *)s->t->raw + s->t->info_off;
+	struct bt_buf b = { 0 };
+
+	if (bt_md_encode(&b, p->ut_metadata, BT_MD_DATA, piece, size,
+	    info + (size_t)piece * BT_METADATA_PIECE,
+	    bt_md_piece_len(size, piece)) < 0 || b.oom)
+		drop(p, "out of memory");
+	else
+		ctl_add(p, b.p, b.len);
+	bt_buf_free(&b);
+	if (++p->mdsent == bt_md_npieces(size))
+		bt_seed_logf(s->o, "%s: metadata sent (%lld bytes)", p->name,
+		    (long long)size);
+}
+
+/* A whole extended message (BEP 10) of an extension we speak. */
+static void
+on_extended(struct seed *s, struct peer *p)
+{
+	struct bt_ext_hs h;
+	struct bt_md_msg m;
+	struct bt_err e;
+
+	if (p->xid == BT_EXT_HANDSHAKE) {
+		if (bt_ext_hs_parse(p->xb, p->xn, &h, &e) < 0) {
+			drop(p, "%s", e.msg);
+			p->bad = 1;
+			return;
+		}
+		/* BEP 10: a later handshake updates the ids. */
+		p->ut_metadata = h.ut_metadata;
+		return;
+	}
+	if (bt_md_parse(p->xb, p->xn, &m, &e) < 0) {
+		drop(p, "%s", e.msg);
+		p->bad = 1;
+		return;
+	}
+	/* Data and rejects answer requests we never send: ignored. */
+	if (m.type == BT_MD_REQUEST)
+		on_md_request(s, p, m.piece);
+}
+
+/*
+ * The extended id of a message is in: read the payload whole, bounded
+ * by what its kind needs, or skip an extension we do not speak.
+ */
+static void
+ext_begin(struct seed *s, struct peer *p)
+{
+	uint32_t n = p->msglen - 2, max;
+	const char *lim, *what;
+
+	p->xid = p->fx[1];
+	p->fxn = 0;
+	p->rx = RX_LEN;
+	if (p->xid == BT_EXT_HANDSHAKE) {
+		max = BT_EXT_MAX_HANDSHAKE;
+		lim = "BT_EXT_MAX_HANDSHAKE";
+		what = "extension handshake";
+	} else if (p->xid == BT_EXT_UT_METADATA) {
+		max = BT_SEED_MD_MAX_MSG;
+		lim = "BT_SEED_MD_MAX_MSG";
+		what = "ut_metadata message";
+	} else {
+		p->skip = n;
+		p->skip_bitfield = 0;
+		if (n > 0)
+			p->rx = RX_SKIP;
+		return;
+	}
+	if (n > max) {
+		/* Before reading any of it. */
+		cut(p, 1, lim, max, "bytes", "%s of %u bytes", what, n);
+		return;
+	}
+	if (n > p->xcap) {
+		free(p->xb);
+		if ((p->xb = malloc(n)) == NULL) {
+			p->xcap = 0;
+			drop(p, "out of memory");
+			return;
+		}
+		p->xcap = n;
+	}
+	p->xn = 0;
+	p->xwant = n;
+	if (n > 0) {
+		p->rx = RX_EXT;
+		return;
+	}
+	on_extended(s, p);
 }
 
 static void
@@ -521,11 +749,15 @@ rx_bytes(struct seed *s, struct peer *p, const uint8_t *b, size_t n)
 			if (!p->hs_sent)
 				send_handshake(s, p);
 			p->hs_done = 1;
+			p->ext = (bt_wire_reserved(p->hs) & BT_RSV_EXT) != 0;
+			p->fast = (bt_wire_reserved(p->hs) & BT_RSV_FAST) != 0;
 			/* Not interested since now, not since connected:
 			   a silent peer is then cut for idleness alone. */
 			p->uninterested_since = s->now;
 			s->st->peers++;
 			send_bitfield(s, p);
+			if (p->ext)
+				send_ext_handshake(s, p);
 			p->rx = RX_LEN;
 			p->fxn = 0;
 			if (s->o->log != NULL)
@@ -575,6 +807,10 @@ rx_bytes(struct seed *s, struct peer *p, const uint8_t *b, size_t n)
 					p->bad = 1;
 					break;
 				}
+				if (p->fx[0] == BT_MSG_EXTENDED && p->ext) {
+					p->fxwant = 2;	/* and its id */
+					break;
+				}
 				fl = bt_wire_fixed_len(p->fx[0]);
 				if (fl > p->msglen)
 					fl = p->msglen;
@@ -582,6 +818,10 @@ rx_bytes(struct seed *s, struct peer *p, const uint8_t *b, size_t n)
 					p->fxwant = fl;
 					break;
 				}
+			}
+			if (p->fx[0] == BT_MSG_EXTENDED && p->fxn == 2) {
+				ext_begin(s, p);
+				break;
 			}
 			on_message(s, p);
 			p->skip = p->msglen - (uint32_t)p->fxn;
@@ -605,6 +845,25 @@ rx_bytes(struct seed *s, struct peer *p, const uint8_t *b, size_t n)
 					p->fx[0] = BT_MSG_BITFIELD;
 					on_message(s, p);
 				}
+			}
+			break;
+		case RX_EXT:
+			k = p->xwant - p->xn;
+			if (k > n)
+				k = n;
+			memcpy(p->xb + p->xn, b, k);
+			p->xn += (uint32_t)k;
+			b += k;
+			n -= k;
+			if (p->xn < p->xwant)
+				break;
+			p->rx = RX_LEN;
+			on_extended(s, p);
+			/* A handshake's buffer is not kept. */
+			if (p->xcap > BT_SEED_MD_MAX_MSG) {
+				free(p->xb);
+				p->xb = NULL;
+				p->xcap = 0;
 			}
 			break;
 		}
@@ -677,8 +936,10 @@ fill_batch(struct seed *s, struct peer *p)
 			if (st == BT_SDATA_OK)
 				s->state[r.index] = P_GOOD;
 		}
-		if (s->state[r.index] == P_MISSING)
+		if (s->state[r.index] == P_MISSING) {
+			reject(p, r.index, r.begin, r.len);
 			continue;
+		}
 		/* Adjacent requests that follow in the queue: one read. */
 		while (st == BT_SDATA_OK && k + run < BT_SEED_BATCH &&
 		    (size_t)run <= p->qn) {
@@ -704,6 +965,7 @@ fill_batch(struct seed *s, struct peer *p)
 			bt_seed_logf(s->o, "%s: out of file descriptors "
 			    "(RLIMIT_NOFILE %zu) reading piece %u: choked for "
 			    "now", p->name, s->nofile, r.index);
+			reject(p, r.index, r.begin, r.len);
 			choke(p);
 			s->starved = 1;
 			break;
@@ -712,6 +974,7 @@ fill_batch(struct seed *s, struct peer *p)
 			drop_piece(s, r.index, st == BT_SDATA_BAD ?
 			    "SHA-1 mismatch" : st == BT_SDATA_IOERR ?
 			    "read error" : "data missing");
+			reject(p, r.index, r.begin, r.len);
 			continue;
 		}
 		for (j = 0; j < (size_t)run; j++) {
@@ -798,6 +1061,10 @@ do_write(struct seed *s, struct peer *p)
 			p->ctloff += (size_t)w;
 			if (p->ctloff == p->ctllen)
 				p->ctloff = p->ctllen = 0;
+			continue;
+		}
+		if (p->mdqhead < p->mdqn) {
+			md_answer(s, p);
 			continue;
 		}
 		if (p->hs_done && !p->choked && p->qn > 0) {
@@ -1116,7 +1383,8 @@ housekeeping(struct seed *s)
 		 * its socket for --idle while we have bytes waiting (a
 		 * slow-reader attack holds an upload slot and our memory).
 		 */
-		out = p->iovpos < p->niov || p->ctloff < p->ctllen;
+		out = p->iovpos < p->niov || p->ctloff < p->ctllen ||
+		    p->mdqhead < p->mdqn;
 		if (out && !p->writable &&
 		    s->now - p->last_sent > s->o->idle_ms) {
 			cut(p, 0, "--idle", s->o->idle_ms / 1000.0, "s",
@@ -1436,7 +1704,8 @@ pending(struct seed *s)
 		if (p->readable)
 			return 1;
 		if (p->writable && (p->iovpos < p->niov ||
-		    p->ctloff < p->ctllen || (!p->choked && p->qn > 0)))
+		    p->ctloff < p->ctllen || p->mdqhead < p->mdqn ||
+		    (!p->choked && p->qn > 0)))
 			return 1;
 	}
 	return 0;

@@ -434,3 +434,179 @@ connected_in() {
 	    ::1 "$SEED_PORT"
 	assert_output $'handshake\nunchoked\npiece 0 good'
 }
+
+# BEP 10 and BEP 9: bt-seed is a metadata source for magnet links.
+
+# The length of the torrent's info dictionary (the metadata, BEP 9).
+info_len_of() {
+	/usr/bin/python3 -c 'import sys
+sys.path.insert(0, sys.argv[1])
+import torrent
+raw = open(sys.argv[2], "rb").read()
+i = raw.index(b"4:info") + 6
+print(torrent.bdecode(raw, i)[1] - i)' "$top/tests/helpers" "$1"
+}
+
+@test "libtorrent given only a magnet link gets the metadata from bt-seed, then the data" {
+	local ih len
+	ih=$(info_hash_of "$BATS_FILE_TMPDIR/t.torrent")
+	len=$(info_len_of "$BATS_FILE_TMPDIR/t.torrent")
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leech_lt "magnet:?xt=urn:btih:$ih" "$BATS_TEST_TMPDIR/out" \
+	    "$SEED_PORT"
+	assert_output "done 1"
+	same_data "$BATS_TEST_TMPDIR/out"
+	run grep -c ": metadata sent ($len bytes)$" "$SEED_LOG"
+	assert_output 1
+}
+
+@test "aria2c given only a magnet link finds bt-seed through opentracker, gets the metadata and the data" {
+	local port magnet len
+	tracked_torrent
+	len=$(info_len_of "$TT")
+	seed_start "$TT" "$BATS_FILE_TMPDIR/data"
+	wait_for 10 grep -q "announce started: " "$SEED_LOG"
+	magnet="magnet:?xt=urn:btih:$(info_hash_of "$TT")&tr=$(jq -rn \
+	    --arg u "$OT_ANNOUNCE" '$u | @uri')"
+	port=$(free_port)
+	leech_aria2 "$magnet" "$BATS_TEST_TMPDIR/aria" "$port" tracker
+	run -0 timeout 60 tail --pid="$LEECH_PID" -f /dev/null
+	run -0 wait "$LEECH_PID"
+	same_data "$BATS_TEST_TMPDIR/aria"
+	run grep -c ": metadata sent ($len bytes)$" "$SEED_LOG"
+	assert_output 1
+}
+
+@test "the extension handshake offers ut_metadata with the info dictionary's size" {
+	local len
+	len=$(info_len_of "$BATS_FILE_TMPDIR/t.torrent")
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leecher metadata
+	assert_output "handshake
+extension handshake ut_metadata=1 metadata_size=$len upload_only=1
+ut_metadata data piece 0 total_size $len good"
+}
+
+@test "a metadata piece out of range gets a reject" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 "$BT_TOOLS/hostile-leecher" -p 1 metadata \
+	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT"
+	assert_line -n 2 "ut_metadata d8:msg_typei2e5:piecei1ee"
+	# One the bencoding cannot hold is malformed: the peer is dropped.
+	run -0 "$BT_TOOLS/hostile-leecher" -p 4294967295 metadata \
+	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT"
+	assert_line -n 2 "closed by peer"
+	run grep -c ': dropped: ut_metadata: piece 4294967295 out of range 0..2147483647 (0 bytes sent)$' "$SEED_LOG"
+	assert_output 1
+}
+
+@test "a flood of metadata requests is cut off at its limit" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 "$BT_TOOLS/hostile-leecher" -r 100 mdflood \
+	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT"
+	assert_line -n 2 "closed by peer"
+	run grep -c ': limit BT_SEED_MD_ASKS (4): dropped: ut_metadata request flood: 5 requests for 1 piece of metadata (0 bytes sent)$' "$SEED_LOG"
+	assert_output 1
+}
+
+@test "an extension handshake over its limit is cut off before it is read" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leecher extbig
+	assert_output $'handshake\nclosed by peer'
+	run grep -c ': limit BT_EXT_MAX_HANDSHAKE (65536 bytes): dropped: extension handshake of 65537 bytes (0 bytes sent)$' "$SEED_LOG"
+	assert_output 1
+}
+
+# BEP 6, the fast extension: what a raw client sees with the bit and
+# without it.
+
+@test "with the fast bit, complete data is announced by have all, without it by the bitfield" {
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$BATS_FILE_TMPDIR/pdata"
+	run -0 leecher bitfield "$BATS_FILE_TMPDIR/p.torrent"
+	assert_output $'handshake\nbitfield 1111111'
+	run -0 "$BT_TOOLS/hostile-leecher" -f bitfield \
+	    "$BATS_FILE_TMPDIR/p.torrent" 127.0.0.1 "$SEED_PORT"
+	assert_output $'handshake\nhave all'
+}
+
+@test "with the fast bit, no data is have none, and partial data a bitfield" {
+	local d=$BATS_TEST_TMPDIR/pdata
+	mkdir "$BATS_TEST_TMPDIR/empty"
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$BATS_TEST_TMPDIR/empty"
+	run -0 "$BT_TOOLS/hostile-leecher" -f bitfield \
+	    "$BATS_FILE_TMPDIR/p.torrent" 127.0.0.1 "$SEED_PORT"
+	assert_output $'handshake\nhave none'
+	seed_stop
+	cp -r "$BATS_FILE_TMPDIR/pdata" "$d"
+	rm "$d/part/b.bin"
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$d"
+	run -0 "$BT_TOOLS/hostile-leecher" -f bitfield \
+	    "$BATS_FILE_TMPDIR/p.torrent" 127.0.0.1 "$SEED_PORT"
+	assert_output $'handshake\nbitfield 1111000'
+}
+
+# hostile-leecher on p.torrent with more options before the mode.
+pleecher() {
+	"$BT_TOOLS/hostile-leecher" "$@" "$BATS_FILE_TMPDIR/p.torrent" \
+	    127.0.0.1 "$SEED_PORT"
+}
+
+@test "a request for a piece bt-seed does not hold: reject with the fast bit, silence without" {
+	local d=$BATS_TEST_TMPDIR/pdata
+	cp -r "$BATS_FILE_TMPDIR/pdata" "$d"
+	# Piece 1 corrupt, b.bin (pieces 4-6) gone.
+	printf 'XY' | dd of="$d/part/a.bin" bs=1 seek=70000 conv=notrunc \
+	    status=none
+	rm "$d/part/b.bin"
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$d"
+	run -0 grep -c '^bt-seed: 3 of 7 pieces to serve$' "$SEED_LOG"
+	run -0 pleecher -f -p 1 ask
+	assert_output $'handshake\nunchoked\nreject 1 0 16384'
+	run -0 pleecher -f -p 5 ask
+	assert_output $'handshake\nunchoked\nreject 5 0 16384'
+	run -0 pleecher -f -p 0 ask
+	assert_output $'handshake\nunchoked\npiece 0 0 16384'
+	run -1 pleecher -t 3 -p 1 ask
+	assert_output $'handshake\nunchoked\nstill open after 3 s'
+}
+
+@test "--no-verify: a piece found bad at its first read is rejected with the fast bit" {
+	local d=$BATS_TEST_TMPDIR/pdata
+	cp -r "$BATS_FILE_TMPDIR/pdata" "$d"
+	printf 'X' | dd of="$d/part/a.bin" bs=1 seek=10 conv=notrunc \
+	    status=none
+	seed_start -n --no-verify "$BATS_FILE_TMPDIR/p.torrent" "$d"
+	run -0 pleecher -f -p 0 ask
+	assert_output $'handshake\nunchoked\nreject 0 0 16384'
+	run grep -c '^bt-seed: piece 0: SHA-1 mismatch: no longer served$' \
+	    "$SEED_LOG"
+	assert_output 1
+	run -0 pleecher -f -p 0 ask
+	assert_output $'handshake\nunchoked\nreject 0 0 16384'
+}
+
+@test "a request while choked: reject with the fast bit, silence without" {
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$BATS_FILE_TMPDIR/pdata"
+	run -0 pleecher -f -p 2 ask-choked
+	assert_output $'handshake\nreject 2 0 16384'
+	run -1 pleecher -t 3 -p 2 ask-choked
+	assert_output $'handshake\nstill open after 3 s'
+}
+
+@test "a request past the last piece is rejected with the fast bit before the cut-off" {
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$BATS_FILE_TMPDIR/pdata"
+	run -0 pleecher -f -p 7 ask
+	assert_output $'handshake\nunchoked\nreject 7 0 16384'
+}
+
+@test "a cancel of a queued request is answered by a reject with the fast bit, by nothing without" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	# 2000 requests cycle through the 259 blocks (64 pieces of 4, the
+	# last of 3): the last request is block 186 of a cycle, the third
+	# of piece 46.
+	run -0 leecher cancel
+	assert_output $'handshake\nunchoked\npieces 1999'
+	run -0 "$BT_TOOLS/hostile-leecher" -f cancel \
+	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT"
+	assert_output $'handshake\nunchoked\nreject 46 32768 16384\npieces 1999'
+}

@@ -3,11 +3,36 @@
  * of bt-seed. It connects to ADDR PORT, shakes hands for TORRENT's info
  * hash, acts as MODE says, and reports on stdout what the seeder did:
  *
- *	hostile-leecher [-t SECONDS] MODE TORRENT ADDR PORT
+ *	hostile-leecher [-fx] [-p PIECE] [-r COUNT] [-t SECONDS] MODE
+ *	    TORRENT ADDR PORT
  *
- *	bitfield	prints "bitfield " and one 0 or 1 a piece, or
- *			"bitfield none" when the first message after the
- *			handshake is not a bitfield (or none comes in 2 s)
+ * -f and -x set the fast extension (BEP 6) and extension protocol
+ * (BEP 10) bits of its handshake.
+ *
+ *	bitfield	prints "bitfield " and one 0 or 1 a piece, "have
+ *			all" or "have none" (BEP 6), or "bitfield none"
+ *			when the first message after the handshake is none
+ *			of these (or none comes in 2 s)
+ *	ask		interested; once unchoked, requests the first block
+ *			of piece -p (default 0) and prints the answer:
+ *			"piece I B L" (the block's header) or "reject I B L"
+ *	ask-choked	the same at once, never interested nor unchoked
+ *	cancel		a 64 KiB receive buffer; interested; once unchoked,
+ *			-r COUNT requests (default 2000), then a cancel of
+ *			the last; prints "reject I B L" for each reject,
+ *			and "pieces N" once COUNT - 1 blocks came
+ *	metadata	(sets -x) sends an extension handshake offering
+ *			ut_metadata, prints the seeder's ("extension
+ *			handshake ut_metadata=ID metadata_size=N
+ *			upload_only=U"), asks for metadata piece -p, and
+ *			prints the answer: "ut_metadata PAYLOAD" for a
+ *			reject (its bencoded bytes), or "ut_metadata data
+ *			piece P total_size N good" (or bad) when the bytes
+ *			are those of the torrent's info dict
+ *	mdflood		(sets -x) as metadata, then -r COUNT requests for
+ *			metadata piece 0 without reading the answers
+ *	extbig		(sets -x) an extension handshake of one byte over
+ *			BT_EXT_MAX_HANDSHAKE
  *	range		interested; once unchoked, requests piece npieces
  *	oversize	interested; once unchoked, requests 32 KiB blocks
  *	beyond		once unchoked, a block past the piece's end
@@ -67,6 +92,7 @@
 #include <unistd.h>
 
 #include "btlimits.h"
+#include "ext.h"
 #include "metainfo.h"
 #include "sha1.h"
 #include "util.h"
@@ -76,6 +102,11 @@ static int fd;
 static double deadline;
 static int limit = 20;
 static struct bt_torrent t;
+static unsigned rsv;		/* BT_RSV_* of our handshake */
+static uint32_t askpiece;	/* -p */
+static int nreq = 2000;		/* -r */
+/* Our ut_metadata id (BEP 10: the one we receive under). */
+#define OUR_UT_METADATA 3
 
 static double
 now(void)
@@ -287,6 +318,176 @@ drain(void)
 	timed_out();
 }
 
+/* Request the first block of piece askpiece; print the answer. */
+static int
+ask(void)
+{
+	static uint8_t buf[1 << 20];
+	int64_t size = bt_piece_size(&t, askpiece % t.npieces);
+	uint32_t len, blk = size < BT_BLOCK_LEN ? (uint32_t)size :
+	    BT_BLOCK_LEN;
+	int k;
+
+	request(askpiece, 0, blk);
+	for (;;) {
+		k = next_msg(buf, sizeof(buf), &len, -1);
+		if (k == -2)
+			timed_out();
+		if (k == BT_MSG_REJECT && len == 12) {
+			printf("reject %u %u %u\n", bt_get32(buf),
+			    bt_get32(buf + 4), bt_get32(buf + 8));
+			return 0;
+		}
+		if (k == BT_MSG_PIECE && len >= 8) {
+			printf("piece %u %u %u\n", bt_get32(buf),
+			    bt_get32(buf + 4), len - 8);
+			return 0;
+		}
+	}
+}
+
+/*
+ * Requests, then a cancel of the last: BEP 6 has a queued request that
+ * is cancelled answered by a reject. The small receive buffer keeps the
+ * last request queued at the seeder when the cancel comes.
+ */
+static int
+cancel(void)
+{
+	static uint8_t buf[1 << 20];
+	uint32_t index = 0, begin = 0, len, li = 0, lb = 0, ll = 0;
+	int i, k, got = 0;
+	uint8_t m[17];
+
+	for (i = 0; i < nreq; i++) {
+		int64_t size = bt_piece_size(&t, index);
+
+		li = index;
+		lb = begin;
+		ll = size - begin < BT_BLOCK_LEN ? (uint32_t)(size - begin) :
+		    BT_BLOCK_LEN;
+		request(li, lb, ll);
+		begin += ll;
+		if (begin >= size) {
+			begin = 0;
+			index = (index + 1) % t.npieces;
+		}
+	}
+	writen(m, bt_wire_request(m, BT_MSG_CANCEL, li, lb, ll));
+	while (got < nreq - 1) {
+		k = next_msg(buf, sizeof(buf), &len, -1);
+		if (k == -2)
+			timed_out();
+		if (k == BT_MSG_REJECT && len == 12)
+			printf("reject %u %u %u\n", bt_get32(buf),
+			    bt_get32(buf + 4), bt_get32(buf + 8));
+		if (k == BT_MSG_PIECE)
+			got++;
+	}
+	printf("pieces %d\n", got);
+	return 0;
+}
+
+/* An extended message (BEP 10) of extended id xid, payload p. */
+static void
+ext_send(uint8_t xid, const void *p, size_t n)
+{
+	uint8_t hdr[6];
+
+	bt_put32(hdr, (uint32_t)(n + 2));
+	hdr[4] = BT_MSG_EXTENDED;
+	hdr[5] = xid;
+	writen(hdr, sizeof(hdr));
+	writen(p, n);
+}
+
+/* A ut_metadata request for piece under the seeder's id. */
+static void
+md_request(uint8_t id, uint32_t piece)
+{
+	char d[64];
+	int n;
+
+	n = snprintf(d, sizeof(d), "d8:msg_typei0e5:piecei%uee", piece);
+	ext_send(id, d, (size_t)n);
+}
+
+/*
+ * Offer ut_metadata, print the seeder's extension handshake, and return
+ * the id it receives ut_metadata under.
+ */
+static uint8_t
+md_hello(uint8_t *buf, size_t cap)
+{
+	static const char hs[] = "d1:md11:ut_metadatai3eee";
+	struct bt_ext_hs h;
+	struct bt_err e;
+	uint32_t len;
+	int k;
+
+	ext_send(BT_EXT_HANDSHAKE, hs, sizeof(hs) - 1);
+	for (;;) {
+		k = next_msg(buf, cap, &len, -1);
+		if (k == -2)
+			timed_out();
+		if (k != BT_MSG_EXTENDED || len < 1 || buf[0] != 0)
+			continue;
+		if (bt_ext_hs_parse(buf + 1, len - 1, &h, &e) < 0) {
+			printf("extension handshake: %s\n", e.msg);
+			exit(65);
+		}
+		printf("extension handshake ut_metadata=%u metadata_size=%lld "
+		    "upload_only=%d\n", h.ut_metadata,
+		    (long long)h.metadata_size, h.upload_only);
+		fflush(stdout);
+		return h.ut_metadata;
+	}
+}
+
+static int
+metadata(int flood)
+{
+	static uint8_t buf[1 << 20];
+	struct bt_md_msg md;
+	struct bt_err e;
+	uint32_t len;
+	uint8_t id;
+	int k;
+
+	id = md_hello(buf, sizeof(buf));
+	if (flood) {
+		for (k = 0; k < nreq; k++)
+			md_request(id, 0);
+		hold();
+	}
+	md_request(id, askpiece);
+	for (;;) {
+		k = next_msg(buf, sizeof(buf), &len, -1);
+		if (k == -2)
+			timed_out();
+		if (k != BT_MSG_EXTENDED || len < 1 ||
+		    buf[0] != OUR_UT_METADATA)
+			continue;
+		if (bt_md_parse(buf + 1, len - 1, &md, &e) < 0) {
+			printf("ut_metadata: %s\n", e.msg);
+			return 65;
+		}
+		if (md.type != BT_MD_DATA) {
+			printf("ut_metadata %.*s\n", (int)(len - 1),
+			    (const char *)buf + 1);
+			return 0;
+		}
+		printf("ut_metadata data piece %u total_size %lld %s\n",
+		    md.piece, (long long)md.total_size,
+		    md.total_size == (int64_t)t.info_len &&
+		    (size_t)md.piece * BT_METADATA_PIECE + md.len <=
+		    t.info_len && memcmp(md.data, t.raw + t.info_off +
+		    (size_t)md.piece * BT_METADATA_PIECE, md.len) == 0 ?
+		    "good" : "bad");
+		return 0;
+	}
+}
+
 /*
  * Mode "many": N connections of hostile kinds at once, one epoll loop.
  */
@@ -307,7 +508,7 @@ struct conn {
 	uint32_t skip;
 };
 
-static int nmany = 200, nreq = 2000;
+static int nmany = 200;
 static const char *mix = "idle,mute,slow,flood,garbage";
 static uint64_t seed = 1;
 static const char *from;	/* -b: local address of "many" */
@@ -687,8 +888,14 @@ main(int argc, char *argv[])
 	uint32_t len, i;
 	int c, k;
 
-	while ((c = getopt(argc, argv, "b:m:n:r:s:t:")) != -1) {
-		if (c == 't')
+	while ((c = getopt(argc, argv, "b:fm:n:p:r:s:t:x")) != -1) {
+		if (c == 'f')
+			rsv |= BT_RSV_FAST;
+		else if (c == 'x')
+			rsv |= BT_RSV_EXT;
+		else if (c == 'p')
+			askpiece = (uint32_t)strtoul(optarg, NULL, 10);
+		else if (c == 't')
 			limit = atoi(optarg);
 		else if (c == 'm')
 			mix = optarg;
@@ -704,9 +911,9 @@ main(int argc, char *argv[])
 			return 64;
 	}
 	if (argc - optind != 4) {
-		fprintf(stderr, "usage: hostile-leecher [-t seconds] [-b from] "
-		    "[-m kinds] [-n count] [-r count] [-s seed] mode "
-		    "torrent addr port\n");
+		fprintf(stderr, "usage: hostile-leecher [-fx] [-t seconds] "
+		    "[-b from] [-m kinds] [-n count] [-p piece] [-r count] "
+		    "[-s seed] mode torrent addr port\n");
 		return 64;
 	}
 	mode = argv[optind];
@@ -736,13 +943,24 @@ main(int argc, char *argv[])
 		return many(&ss, sl);
 	if (strcmp(mode, "blackhole") == 0)
 		return blackhole(&ss, sl);
-	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+	if (strcmp(mode, "metadata") == 0 || strcmp(mode, "mdflood") == 0 ||
+	    strcmp(mode, "extbig") == 0)
+		rsv |= BT_RSV_EXT;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0) {
+		perror("hostile-leecher: socket");
+		return 69;
+	}
+	if (strcmp(mode, "cancel") == 0) {
+		int small = 65536;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		perror("hostile-leecher: connect");
 		return 69;
 	}
 	memcpy(id, "-HL0001-abcdefghijkl", 20);
-	bt_wire_handshake(hs, t.info_hash, id);
+	bt_wire_handshake_rsv(hs, t.info_hash, id, rsv);
 	writen(hs, sizeof(hs));
 	if (!readn(hs, sizeof(hs), -1))
 		timed_out();
@@ -753,6 +971,11 @@ main(int argc, char *argv[])
 		do
 			k = next_msg(buf, sizeof(buf), &len, 2000);
 		while (k == -1);
+		if (k == BT_MSG_HAVE_ALL || k == BT_MSG_HAVE_NONE) {
+			printf("have %s\n", k == BT_MSG_HAVE_ALL ? "all" :
+			    "none");
+			return 0;
+		}
 		if (k != BT_MSG_BITFIELD) {
 			printf("bitfield none\n");
 			return 0;
@@ -781,6 +1004,15 @@ main(int argc, char *argv[])
 		many_requests(3000);
 		drain();
 	}
+	if (strcmp(mode, "ask-choked") == 0)
+		return ask();
+	if (strcmp(mode, "metadata") == 0 || strcmp(mode, "mdflood") == 0)
+		return metadata(strcmp(mode, "mdflood") == 0);
+	if (strcmp(mode, "extbig") == 0) {
+		memset(buf, ' ', BT_EXT_MAX_HANDSHAKE + 1);
+		ext_send(BT_EXT_HANDSHAKE, buf, BT_EXT_MAX_HANDSHAKE + 1);
+		drain();
+	}
 	writen(m, bt_wire_simple(m, BT_MSG_INTERESTED));
 	wait_unchoke();
 	if (strcmp(mode, "range") == 0) {
@@ -794,6 +1026,10 @@ main(int argc, char *argv[])
 			request(0, (uint32_t)bt_piece_size(&t, 0) - 1, 2);
 	} else if (strcmp(mode, "flood") == 0) {
 		many_requests(5000);
+	} else if (strcmp(mode, "ask") == 0) {
+		return ask();
+	} else if (strcmp(mode, "cancel") == 0) {
+		return cancel();
 	} else if (strcmp(mode, "queue") == 0) {
 		many_requests(nreq);
 		hold();

@@ -9,6 +9,8 @@
 # OUTDIR/N (OUTDIR itself when N is 1). With PORT they connect to the
 # seeder at ADDR:PORT (default 127.0.0.1) and ignore the trackers;
 # without, they use the torrent's trackers (which must be on 127.0.0.1).
+# TORRENT may be a magnet link: the metadata then comes from the peers
+# (BEP 9), the only trackers being the link's.
 # DHT, LSD, UPnP, NAT-PMP and uTP are off. Prints "done N" and exits 0
 # once every one has the whole data; exits 1 after SECONDS (default 120)
 # with "timed out: K of N done".
@@ -46,8 +48,11 @@ for i in range(n):
         "max_retry_port_bind": 0,
         "alert_mask": 0,
     })
-    p = lt.add_torrent_params()
-    p.ti = lt.torrent_info(torrent)
+    if torrent.startswith("magnet:"):
+        p = lt.parse_magnet_uri(torrent)
+    else:
+        p = lt.add_torrent_params()
+        p.ti = lt.torrent_info(torrent)
     p.save_path = outdir if n == 1 else os.path.join(outdir, str(i + 1))
     if port is not None:
         p.trackers = []
