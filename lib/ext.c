@@ -275,7 +275,8 @@ bt_md_encode(struct bt_buf *out, uint8_t id, int type, uint32_t piece,
 {
 	size_t start;
 
-	if (type < BT_MD_REQUEST || type > BT_MD_REJECT)
+	if (type < BT_MD_REQUEST || type > BT_MD_REJECT ||
+	    (type == BT_MD_DATA && data == NULL && len > 0))
 		return -1;
 	start = msg_begin(out, id);
 	bt_benc_dict(out);

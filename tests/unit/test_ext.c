@@ -286,6 +286,8 @@ test_md(void)
 	bt_buf_free(&b);
 	T_OK(bt_md_encode(&b, 2, 3, 0, -1, NULL, 0) < 0 && b.len == 0,
 	    "msg_type 3 is not encoded");
+	T_OK(bt_md_encode(&b, 2, BT_MD_DATA, 0, 5, NULL, 5) < 0 &&
+	    b.len == 0, "data of 5 bytes at NULL is not encoded");
 
 	/* Refusals. */
 #define MD_BAD(in, want, what) do {					\
