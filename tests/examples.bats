@@ -68,6 +68,21 @@ $out/set/sub/empty"
 	identical_set "$out"
 }
 
+@test "magnet.sh: a magnet link to the tracker, the .torrent from the seeder, then the files" {
+	hash=$(info_hash_of torrents/set.torrent)
+	tr=$(printf %s "$OT_ANNOUNCE" | sed 's/:/%3A/g; s,/,%2F,g')
+	run --separate-stderr "$ex/magnet.sh" \
+	    "magnet:?xt=urn:btih:$hash&tr=$tr" "$BATS_TEST_TMPDIR/f.torrent" \
+	    "$out"
+	assert_success
+	assert_equal "$stderr" "fetched the torrent of set"
+	assert_output "$out/set/a.bin
+$out/set/sub/b.bin
+$out/set/sub/empty"
+	identical_set "$out"
+	assert_equal "$(info_hash_of "$BATS_TEST_TMPDIR/f.torrent")" "$hash"
+}
+
 @test "resume.sh: fetches only what bt-verify finds missing" {
 	mkdir -p "$out/set"
 	cp data/set/a.bin "$out/set/a.bin.part"
