@@ -85,12 +85,12 @@ bt_info_hash_parse(const char *s, size_t n, uint8_t out[BT_SHA1_LEN],
 	if (n == 2 * BT_SHA1_LEN) {
 		for (i = 0; i < n; i++)
 			if (hexval((unsigned char)s[i]) < 0)
-				return E("info hash of 40 characters is not hex: "
-				    "%s at character %zu", showchar(s, i, c),
-				    i + 1);
+				return E("info hash of 40 characters is not "
+				    "hex: %s at character %zu",
+				    showchar(s, i, c), i + 1);
 		for (i = 0; i < BT_SHA1_LEN; i++)
-			out[i] = (uint8_t)(hexval((unsigned char)s[2 * i]) << 4 |
-			    hexval((unsigned char)s[2 * i + 1]));
+			out[i] = (uint8_t)(hexval((unsigned char)s[2 * i]) <<
+			    4 | hexval((unsigned char)s[2 * i + 1]));
 		return 0;
 	}
 	if (n == 32) {
