@@ -526,14 +526,14 @@ parse(struct md *s, struct peer *p)
 		 * bitfield is held only to the overall bound.
 		 */
 		if (id == BT_MSG_BITFIELD && len > BT_WIRE_MAX_MSG) {
-			drop(s, p, BT_MD_LOG_BAD, "message of %u bytes over "
-			    "the limit of %d (limit BT_WIRE_MAX_MSG)", len,
-			    BT_WIRE_MAX_MSG);
+			drop(s, p, BT_MD_LOG_BAD, "banned: message of %u "
+			    "bytes over the limit of %d (limit "
+			    "BT_WIRE_MAX_MSG)", len, BT_WIRE_MAX_MSG);
 			return -1;
 		}
 		if (id != BT_MSG_BITFIELD &&
 		    bt_wire_check_len(id, len, 0, BT_BLOCK_LEN, &e) < 0) {
-			drop(s, p, BT_MD_LOG_BAD, "%s", e.msg);
+			drop(s, p, BT_MD_LOG_BAD, "banned: %s", e.msg);
 			return -1;
 		}
 		if (id != BT_MSG_EXTENDED) {

@@ -287,6 +287,27 @@ $((SZ + 1)), not the metadata_size $SZ of its extension handshake"
 	cmp "$d/big.info" out.info
 }
 
+@test "bans a peer sending a ut_metadata message longer than a piece" {
+	bad_then_good bigmsg
+	run -0 --separate-stderr bash -c \
+	    "bt-fetch-metadata -v -p peers $IH >out.torrent"
+	in_stderr "bt-fetch-metadata: 127.0.0.1 $BAD: banned: ut_metadata \
+message of * bytes, more than a piece and its dict (limit \
+BT_METADATA_PIECE)"
+	md_info out.torrent >out.info
+	cmp "$d/big.info" out.info
+}
+
+@test "bans a peer sending a length prefix over BT_WIRE_MAX_MSG" {
+	bad_then_good hugelen
+	run -0 --separate-stderr bash -c \
+	    "bt-fetch-metadata -v -p peers $IH >out.torrent"
+	in_stderr "bt-fetch-metadata: 127.0.0.1 $BAD: banned: message of \
+268435456 bytes over the limit of 1048592 (limit BT_WIRE_MAX_MSG)"
+	md_info out.torrent >out.info
+	cmp "$d/big.info" out.info
+}
+
 @test "tries another peer after a reject" {
 	bad_then_good reject
 	run -0 --separate-stderr bash -c \
@@ -327,15 +348,16 @@ bit (BEP 10) in its handshake: it cannot give metadata"
 @test "exits 69 when only hostile peers are listed, saying how many" {
 	local m
 	: >peers
-	for m in wronghash oversize range short total reject noext; do
+	for m in wronghash oversize range short total bigmsg hugelen \
+	    reject noext; do
 		md_hostile "$m" "$d/big.torrent"
 		echo "127.0.0.1 $MD_PORT" >>peers
 	done
 	run -69 --separate-stderr bt-fetch-metadata -v -p peers "$IH"
 	assert_output ""
-	in_stderr "bt-fetch-metadata: no peer gave the metadata: 7 peers \
-tried, 5 banned"
-	[ "$(grep -c ': banned: ' <<<"$stderr")" -eq 5 ]
+	in_stderr "bt-fetch-metadata: no peer gave the metadata: 9 peers \
+tried, 7 banned"
+	[ "$(grep -c ': banned: ' <<<"$stderr")" -eq 7 ]
 }
 
 @test "exits 75 at --timeout with a silent peer" {

@@ -25,6 +25,8 @@
  *	short		answers each request with the piece less its last byte
  *	total		answers with a total_size one more than announced
  *	reject		rejects every request
+ *	bigmsg		answers with a data message longer than a piece
+ *	hugelen		after its handshakes, a length prefix of 256 MiB
  *	silent		says its handshakes, then never answers a request
  *	noext		a handshake without the BEP 10 bit
  */
@@ -181,6 +183,14 @@ answer(int fd, uint8_t their_id, long long piece)
 	off = (size_t)piece * BT_METADATA_PIECE;
 	len = infolen - off < BT_METADATA_PIECE ? infolen - off :
 	    BT_METADATA_PIECE;
+	if (is("bigmsg")) {
+		static uint8_t big[BT_METADATA_PIECE + 2000];
+
+		snprintf(d, sizeof(d), "d8:msg_typei1e5:piecei%lld"
+		    "e10:total_sizei%llde", piece, total);
+		extended(fd, their_id, d, big, sizeof(big));
+		return;
+	}
 	if (is("range"))
 		send_piece = npieces + 3;
 	if (is("short"))
@@ -226,6 +236,11 @@ serve(int fd)
 		    BT_METADATA_MAX_BYTES + 1 : (long)infolen);
 		extended(fd, 0, d, NULL, 0);
 		extended(fd, JUNK_ID, "d5:addedxxxx", "junk", 4);
+	}
+	if (is("hugelen")) {
+		bt_put32(m, 256u << 20);
+		m[4] = BT_MSG_BITFIELD;
+		put(fd, m, 5);
 	}
 	for (;;) {
 		get(fd, m, 4);
