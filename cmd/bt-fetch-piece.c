@@ -26,15 +26,16 @@ struct out {
 	int progress;		/* a progress line on the terminal */
 	int verbose;
 	int shown;		/* the progress line is on screen */
+	FILE *pex;		/* --pex-out, or NULL */
 };
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-aqv] [-i LIST] [-o FILE] [-p FILE] "
-	    "[-t FILE] [--sequential] [--stream]\n"
-	    "\t[--timeout SEC] [--connect-timeout SEC] "
-	    "[--handshake-timeout SEC]\n"
+	    "[-t FILE]\n"
+	    "\t[--pex-out FILE] [--sequential] [--stream] [--timeout SEC]\n"
+	    "\t[--connect-timeout SEC] [--handshake-timeout SEC]\n"
 	    "\t[--idle-timeout SEC] [--snub-timeout SEC]\n", bt_prog);
 	exit(BT_EX_USAGE);
 }
@@ -68,6 +69,21 @@ on_log(void *arg, int level, const char *msg)
 		clear_progress(o);
 		bt_warnx("%s", msg);
 	}
+}
+
+/* A peer learned through PEX: one line of the peer list (bt(7)). */
+static void
+on_pex(void *arg, const struct bt_peer_addr *a, unsigned flags)
+{
+	struct out *o = arg;
+	char name[64];
+
+	(void)flags;
+	if (o->pex == NULL)
+		return;
+	fprintf(o->pex, "%s\n", bt_peer_format(a, name, sizeof(name)));
+	/* Line by line, so that a reader following the file sees each. */
+	fflush(o->pex);
 }
 
 static void
@@ -143,7 +159,7 @@ seconds(const char *opt, const char *arg)
 
 enum {
 	OPT_SEQUENTIAL = 256, OPT_STREAM, OPT_TIMEOUT, OPT_CONNECT,
-	OPT_HANDSHAKE, OPT_IDLE, OPT_SNUB,
+	OPT_HANDSHAKE, OPT_IDLE, OPT_SNUB, OPT_PEX_OUT,
 };
 
 static const struct option longopts[] = {
@@ -161,6 +177,7 @@ static const struct option longopts[] = {
 	{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "snub-timeout", required_argument, NULL, OPT_SNUB },
+	{ "pex-out", required_argument, NULL, OPT_PEX_OUT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -174,6 +191,7 @@ main(int argc, char *argv[])
 	struct bt_err e;
 	struct out o;
 	const char *list = NULL, *ofile = NULL, *pfile = NULL, *tfile = NULL;
+	const char *xfile = NULL;
 	const char *tpath;
 	uint8_t *want;
 	long count;
@@ -229,6 +247,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_SNUB:
 			c.snub_ms = seconds("--snub-timeout", optarg);
+			break;
+		case OPT_PEX_OUT:
+			xfile = optarg;
 			break;
 		default:
 			usage();
@@ -300,12 +321,22 @@ main(int argc, char *argv[])
 	if (!o.raw && bt_stream_write_all(o.fd, t.raw, t.rawlen, &e) < 0)
 		bt_die_err(ofile != NULL ? ofile : "standard output", &e);
 
+	if (xfile != NULL) {
+		char hex[2 * BT_SHA1_LEN + 1];
+
+		if ((o.pex = fopen(xfile, "we")) == NULL)
+			bt_die(BT_EX_IOERR, "%s: %s", xfile, strerror(errno));
+		bt_hex(t.info_hash, BT_SHA1_LEN, hex);
+		fprintf(o.pex, "# info-hash %s\n", hex);
+		fflush(o.pex);
+	}
 	o.progress = !quiet && isatty(STDERR_FILENO);
 	c.t = &t;
 	c.want = want;
 	c.on_piece = on_piece;
 	c.on_log = on_log;
 	c.on_progress = on_progress;
+	c.on_pex = on_pex;
 	c.arg = &o;
 	rc = bt_swarm_run(&c, pl.peer, pl.n, &st, &e);
 	clear_progress(&o);
@@ -321,6 +352,13 @@ main(int argc, char *argv[])
 		    st.hashfails);
 	if (rc < 0)
 		bt_warn_err(NULL, &e);
+	if (o.pex != NULL && (ferror(o.pex) | fclose(o.pex)) != 0) {
+		bt_warnx("%s: write error", xfile);
+		if (rc == 0) {
+			rc = -1;
+			e.status = BT_EX_IOERR;
+		}
+	}
 	if (ofile != NULL && close(o.fd) < 0 && rc == 0) {
 		bt_warnx("%s: %s", ofile, strerror(errno));
 		return BT_EX_IOERR;

@@ -292,6 +292,14 @@
  * they free up, without holding many idle sockets.
  */
 #define BT_SWARM_MAX_PARKED	16
+/*
+ * BEP 6 on the download side (lib/swarm). Allowed fast pieces kept per
+ * peer: BEP 6's example set is 10 and libtorrent sends 5; more from one
+ * peer are ignored. Suggested pieces kept per peer: the most recent
+ * ones, a hint to the picker only.
+ */
+#define BT_SWARM_MAX_ALLOWED_FAST	32
+#define BT_SWARM_MAX_SUGGEST	8
 
 /*
  * Magnet links (lib/magnet, BEP 9). A link longer than this is refused:

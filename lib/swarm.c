@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "btlimits.h"
+#include "ext.h"
 #include "sha1.h"
 #include "swarm.h"
 #include "wire.h"
@@ -46,7 +47,7 @@ enum peer_state {
 };
 
 enum { R_HEAD, R_BODY };
-enum { BODY_SKIP, BODY_BLOCK, BODY_BITFIELD };
+enum { BODY_SKIP, BODY_BLOCK, BODY_BITFIELD, BODY_EXT };
 enum { Q_LIVE, Q_CANCELLED, Q_DONE };
 enum { B_FREE, B_REQ, B_RECV, B_DONE };
 enum { P_SKIP, P_WANTED, P_ACTIVE, P_DONE };
@@ -111,6 +112,21 @@ struct peer {
 	/* what it has */
 	uint8_t *have;
 	int seed, saw_avail, choking, interested;
+	/* extensions both sides set in the handshake (BT_RSV_*) */
+	unsigned rsv;
+	/* BEP 6: pieces we may ask for while choked, and its hints */
+	uint32_t *allowed;	/* BT_SWARM_MAX_ALLOWED_FAST, or NULL */
+	unsigned nallowed;
+	uint32_t suggest[BT_SWARM_MAX_SUGGEST];
+	unsigned nsuggest, suggest_next;
+	int rejected;		/* a reject came: ask again at the tick */
+	/* BEP 10 and BEP 11 */
+	uint8_t *ext;		/* an extended message being read whole */
+	int reqq;		/* its "reqq" (> 0), or 0 */
+	uint8_t pex_id;		/* its id for ut_pex; 0: not spoken */
+	long long t_pex;	/* when its last ut_pex was taken (0: never) */
+	int src;		/* the peer whose PEX told of it, or -1 */
+	unsigned pflags;	/* its BT_PEX_* flags when learned by PEX */
 	/* requests (q and out: allocated while connected) */
 	struct req *q;
 	unsigned qhead, qn, qlive, depth;
@@ -137,11 +153,15 @@ struct swarm {
 
 	struct peer **peer;
 	size_t npeer, next_try;
+	size_t ninitial;	/* peers given; those after came by PEX */
+	size_t cappeer;		/* room in peer[] */
+	struct bt_peerlist known;	/* every address in peer[] (for PEX) */
 	unsigned nconn;		/* connecting, handshaking, parked or active */
 	unsigned npending;	/* connecting, handshaking or parked */
 	unsigned nparked;
 	unsigned maxpending;	/* BT_SWARM_MAX_HALFOPEN, or fewer */
 	int said_conns, said_pending, said_inflight;	/* limits logged */
+	int said_pex;
 
 	uint32_t npieces;
 	uint8_t *pstate;
@@ -617,6 +637,13 @@ pick_new(struct swarm *s, struct peer *p)
 
 	if (s->left_to_start == 0)
 		return -1;
+	/* BEP 6: a piece the peer suggested comes first, latest first. */
+	for (k = p->nsuggest; k > 0 && !s->c->sequential; k--) {
+		i = p->suggest[(p->suggest_next + BT_SWARM_MAX_SUGGEST - 1 -
+		    (p->nsuggest - k)) % BT_SWARM_MAX_SUGGEST];
+		if (s->pstate[i] == P_WANTED && peer_has(p, i))
+			return i;
+	}
 	if (s->c->sequential) {
 		while (s->first_wanted < s->npieces &&
 		    s->pstate[s->first_wanted] != P_WANTED)
@@ -679,6 +706,48 @@ peer_asked(struct peer *p, uint32_t index, uint32_t begin)
 	return 0;
 }
 
+/*
+ * A block of a piece in p's allowed fast set (BEP 6), which p serves
+ * while it chokes us: one already started, else a new one.
+ */
+static int
+pick_allowed(struct swarm *s, struct peer *p, struct piece **out,
+    uint32_t *blk)
+{
+	struct piece *pc;
+	int64_t b;
+	unsigned k;
+	uint32_t i;
+
+	for (k = 0; k < p->nallowed; k++) {
+		i = p->allowed[k];
+		if (!peer_has(p, i) || (pc = piece_of(s, i)) == NULL ||
+		    pc->held)
+			continue;
+		if (pc->solo && pc->owner >= 0 && pc->owner != p->id)
+			continue;
+		if ((b = free_block(pc)) >= 0) {
+			if (pc->solo)
+				pc->owner = p->id;
+			goto found;
+		}
+	}
+	for (k = 0; k < p->nallowed && s->nact < s->maxact; k++) {
+		i = p->allowed[k];
+		if (s->pstate[i] != P_WANTED || !peer_has(p, i))
+			continue;
+		if ((pc = piece_start(s, i, p->id)) == NULL)
+			return 0;
+		if ((b = free_block(pc)) >= 0)
+			goto found;
+	}
+	return 0;
+found:
+	*out = pc;
+	*blk = (uint32_t)b;
+	return 1;
+}
+
 /* Choose a block for p: its own pieces, a new one, others', endgame. */
 static int
 pick(struct swarm *s, struct peer *p, struct piece **out, uint32_t *blk)
@@ -687,6 +756,8 @@ pick(struct swarm *s, struct peer *p, struct piece **out, uint32_t *blk)
 	int64_t b, i;
 	unsigned k;
 
+	if (p->choking)
+		return pick_allowed(s, p, out, blk);
 	/* A snubbed peer may only race others for blocks (endgame). */
 	if (p->snubbed)
 		goto endgame;
@@ -759,8 +830,13 @@ fill_requests(struct swarm *s, struct peer *p)
 	uint32_t b, begin, len;
 	struct req *r;
 
-	if (p->state != PS_ACTIVE || p->choking || !p->interested)
+	/* Choked: only the allowed fast pieces may be asked for (BEP 6). */
+	if (p->state != PS_ACTIVE || (p->choking && p->nallowed == 0) ||
+	    !p->interested || p->rejected)
 		return;
+	/* BEP 10: its "reqq" is what it queues without dropping. */
+	if (p->reqq > 0 && depth > (unsigned)p->reqq)
+		depth = (unsigned)p->reqq;
 	if (p->qlive == 0)
 		p->t_asked = s->now;	/* the snub clock starts now */
 	while (p->qlive < depth && p->outlen + 17 <= OUTCAP && !s->failed) {
@@ -872,6 +948,11 @@ drop(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 	s->minav = 0;
 	free(p->have);
 	p->have = NULL;
+	free(p->ext);
+	p->ext = NULL;
+	free(p->allowed);
+	p->allowed = NULL;
+	p->nallowed = 0;
 	if (p->fd >= 0) {
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, p->fd, NULL);
 		close(p->fd);
@@ -950,6 +1031,408 @@ connected(struct swarm *s, struct peer *p)
 	p->pollout = -1;
 	out_add(p, s->handshake, sizeof(s->handshake));
 	flush(s, p);
+}
+
+/* ---- the fast extension (BEP 6) ---------------------------------------- */
+
+/* BEP 6: these messages from a peer without the fast extension close the
+   connection. */
+static int
+fast_only(struct swarm *s, struct peer *p, uint8_t id)
+{
+	if (p->rsv & BT_RSV_FAST)
+		return 0;
+	drop(s, p, BT_LOG_BAD, "%s without the fast extension (BEP 6)",
+	    bt_wire_msg_name(id));
+	return -1;
+}
+
+static void
+on_choke(struct swarm *s, struct peer *p)
+{
+	if (p->choking)
+		return;
+	p->choking = 1;
+	/*
+	 * BEP 3: a choke discards our requests; they are asked again. BEP
+	 * 6: a fast peer's does not, each request still gets its block or
+	 * a reject (libtorrent rejects them at once); the snub timer takes
+	 * them back from a peer that does neither.
+	 */
+	if (!(p->rsv & BT_RSV_FAST))
+		release_requests(s, p, 0, 1);
+}
+
+/*
+ * A reject: the block goes back to the picker, for another peer or for
+ * this one at the next tick. A reject of a request never made counts as
+ * a block never asked for.
+ */
+static int
+on_reject(struct swarm *s, struct peer *p, uint32_t index, uint32_t begin,
+    uint32_t len)
+{
+	struct req *r = NULL;
+	unsigned k;
+
+	for (k = 0; k < p->qn; k++) {
+		struct req *q = qat(p, k);
+
+		if (q->st != Q_DONE && q->index == index &&
+		    q->begin == begin && q->len == len) {
+			r = q;
+			break;
+		}
+	}
+	if (r == NULL) {
+		if (++p->badblocks >= BT_SWARM_BAN_BADBLOCKS) {
+			drop(s, p, BT_LOG_BAD, "banned: %d rejects or blocks "
+			    "never asked for (limit BT_SWARM_BAN_BADBLOCKS)",
+			    p->badblocks);
+			return -1;
+		}
+		return 0;
+	}
+	if (r->st == Q_LIVE) {
+		unrequest(s, r);
+		p->qlive--;
+		p->rejected = 1;
+	}
+	r->st = Q_DONE;
+	qpop_done(p);
+	return 0;
+}
+
+/* Past the last piece: ignored, as libtorrent does (BEP 6 is silent). */
+static void
+on_allowed_fast(struct swarm *s, struct peer *p, uint32_t i)
+{
+	unsigned k;
+
+	if (i >= s->npieces)
+		return;
+	for (k = 0; k < p->nallowed; k++)
+		if (p->allowed[k] == i)
+			return;
+	if (p->nallowed >= BT_SWARM_MAX_ALLOWED_FAST)
+		return;
+	if (p->allowed == NULL && (p->allowed = malloc(
+	    BT_SWARM_MAX_ALLOWED_FAST * sizeof(uint32_t))) == NULL)
+		return;		/* a hint lost, nothing more */
+	p->allowed[p->nallowed++] = i;
+}
+
+static void
+on_suggest(struct swarm *s, struct peer *p, uint32_t i)
+{
+	if (i >= s->npieces)
+		return;
+	p->suggest[p->suggest_next] = i;
+	p->suggest_next = (p->suggest_next + 1) % BT_SWARM_MAX_SUGGEST;
+	if (p->nsuggest < BT_SWARM_MAX_SUGGEST)
+		p->nsuggest++;
+}
+
+/* We serve nobody: BEP 6 asks for a reject rather than silence. */
+static void
+on_request(struct peer *p, const uint8_t *m)
+{
+	uint8_t r[17];
+
+	if (p->rsv & BT_RSV_FAST)
+		out_add(p, r, bt_wire_request(r, BT_MSG_REJECT,
+		    bt_get32(m + 1), bt_get32(m + 5), bt_get32(m + 9)));
+}
+
+/* ---- the extension protocol (BEP 10) and peer exchange (BEP 11) -------- */
+
+/* After the handshake: have none (BEP 6), our extension handshake. */
+static int
+send_extensions(struct swarm *s, struct peer *p)
+{
+	struct bt_ext_hs_conf hc;
+	struct bt_buf b;
+	uint8_t m[5];
+
+	/* BEP 6: a bitfield, have all or have none comes first. */
+	if (p->rsv & BT_RSV_FAST)
+		out_add(p, m, bt_wire_simple(m, BT_MSG_HAVE_NONE));
+	if (!(p->rsv & BT_RSV_EXT))
+		return 0;
+	memset(&hc, 0, sizeof(hc));
+	memset(&b, 0, sizeof(b));
+	hc.pex = 1;
+	hc.reqq = BT_SWARM_MAX_QUEUE;
+	if (bt_ext_hs_encode(&b, &hc) < 0 || b.oom) {
+		bt_buf_free(&b);
+		bt_errf(s->e, BT_EX_SOFTWARE, -1, "out of memory");
+		s->failed = 1;
+		return -1;
+	}
+	out_add(p, (const uint8_t *)b.p, b.len);
+	bt_buf_free(&b);
+	return 0;
+}
+
+/*
+ * An extended message's header: the handshake and ut_pex are read whole
+ * (at most BT_EXT_MAX_HANDSHAKE bytes), others skipped, as are all from a
+ * peer that did not set the BEP 10 bit.
+ */
+static int
+ext_begin(struct swarm *s, struct peer *p, uint8_t xid, uint32_t len)
+{
+	size_t n = (size_t)len - 1;	/* the extended id and payload */
+
+	if (!(p->rsv & BT_RSV_EXT) ||
+	    (xid != BT_EXT_HANDSHAKE && xid != BT_EXT_UT_PEX))
+		return 0;
+	if (n - 1 > BT_EXT_MAX_HANDSHAKE) {
+		drop(s, p, BT_LOG_BAD, "extended message of %zu bytes over "
+		    "the limit of %d (limit BT_EXT_MAX_HANDSHAKE)", n - 1,
+		    BT_EXT_MAX_HANDSHAKE);
+		return -1;
+	}
+	if ((p->ext = malloc(n)) == NULL) {
+		bt_errf(s->e, BT_EX_SOFTWARE, -1, "out of memory");
+		s->failed = 1;
+		return -1;
+	}
+	p->body_kind = BODY_EXT;
+	p->body = p->ext;
+	return 0;
+}
+
+static int
+ext_handshake(struct swarm *s, struct peer *p, const uint8_t *x, size_t n)
+{
+	struct bt_ext_hs h;
+	struct bt_err e;
+
+	if (bt_ext_hs_parse(x, n, &h, &e) < 0) {
+		drop(s, p, BT_LOG_BAD, "%s", e.msg);
+		return -1;
+	}
+	/* BEP 10: a later handshake updates what an earlier one said. */
+	p->pex_id = h.ut_pex;
+	p->reqq = h.reqq > 0 ? h.reqq : 0;
+	if (p->reqq > 0)
+		plog(s, p, BT_LOG_INFO, "extension handshake: client \"%s\"%s, "
+		    "reqq %d", h.client, h.ut_pex ? ", ut_pex" : "", p->reqq);
+	else
+		plog(s, p, BT_LOG_INFO, "extension handshake: client \"%s\"%s",
+		    h.client, h.ut_pex ? ", ut_pex" : "");
+	return 0;
+}
+
+enum { A_BAD, A_LOOPBACK, A_OK };
+
+static int
+v4_kind(const uint8_t *b)
+{
+	/* 0/8 is "this network"; 224/4 multicast, 240/4 and broadcast. */
+	if (b[0] == 0 || b[0] >= 224)
+		return A_BAD;
+	return b[0] == 127 ? A_LOOPBACK : A_OK;
+}
+
+static int
+addr_kind(const struct bt_peer_addr *a)
+{
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&a->sa;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->sa;
+	const uint8_t *b;
+
+	if (a->sa.ss_family == AF_INET) {
+		if (in->sin_port == 0)
+			return A_BAD;
+		return v4_kind((const uint8_t *)&in->sin_addr);
+	}
+	if (a->sa.ss_family != AF_INET6 || in6->sin6_port == 0)
+		return A_BAD;
+	b = in6->sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+		return v4_kind(b + 12);
+	/* Link-local needs an interface we cannot know; ff00::/8 is
+	   multicast. */
+	if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) || b[0] == 0xff ||
+	    IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr))
+		return A_BAD;
+	return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ? A_LOOPBACK : A_OK;
+}
+
+/*
+ * Worth dialling: not unspecified, multicast, broadcast or link-local,
+ * port not 0; a loopback address only from a peer on loopback itself (a
+ * remote peer's 127.0.0.1 is its own host, not ours).
+ */
+static int
+addr_usable(const struct bt_peer_addr *a, const struct bt_peer_addr *from)
+{
+	int k = addr_kind(a);
+
+	return k == A_OK || (k == A_LOOPBACK && addr_kind(from) == A_LOOPBACK);
+}
+
+static struct peer *
+peer_new(struct swarm *s, const struct bt_peer_addr *a)
+{
+	struct peer *p;
+
+	if (s->npeer >= s->cappeer || (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->id = (int)s->npeer;
+	s->peer[s->npeer++] = p;
+	p->fd = -1;
+	p->addr = *a;
+	p->choking = 1;
+	p->depth = QUEUE_START;
+	p->pollout = -1;
+	p->src = -1;
+	bt_peer_format(&p->addr, p->name, sizeof(p->name));
+	return p;
+}
+
+/* Every address in peer[], once, the first time PEX needs it. */
+static int
+known_init(struct swarm *s)
+{
+	size_t j;
+
+	if (s->known.n > 0)
+		return 0;
+	for (j = 0; j < s->npeer; j++)
+		if (bt_peerlist_add(&s->known, &s->peer[j]->addr) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * A learned seed is dialled before the learned non-seeds still waiting:
+ * we download, and it has every piece. Waiting peers hold no state
+ * under their id, so two of them may swap places.
+ */
+static void
+seed_first(struct swarm *s, struct peer *p)
+{
+	size_t j = s->next_try > s->ninitial ? s->next_try : s->ninitial;
+	struct peer *q;
+
+	for (; j < (size_t)p->id; j++) {
+		q = s->peer[j];
+		if (q->state != PS_WAITING || (q->pflags & BT_PEX_SEED))
+			continue;
+		s->peer[j] = p;
+		s->peer[p->id] = q;
+		q->id = p->id;
+		p->id = (int)j;
+		return;
+	}
+}
+
+enum { PEX_ADDED, PEX_KNOWN, PEX_UNUSABLE, PEX_OVER };
+
+static int
+pex_add(struct swarm *s, struct peer *from, const struct bt_peer_addr *a,
+    unsigned flags)
+{
+	struct peer *p = NULL;
+	int r;
+
+	if (!addr_usable(a, &from->addr))
+		return PEX_UNUSABLE;
+	if (s->npeer - s->ninitial >= BT_PEX_MAX_PEERS) {
+		slog(s, &s->said_pex, "%d peers learned through PEX: more are "
+		    "ignored (limit BT_PEX_MAX_PEERS)", BT_PEX_MAX_PEERS);
+		return PEX_OVER;
+	}
+	if (known_init(s) < 0 || (r = bt_peerlist_add(&s->known, a)) < 0 ||
+	    (r == 1 && (p = peer_new(s, a)) == NULL)) {
+		bt_errf(s->e, BT_EX_SOFTWARE, -1, "out of memory");
+		s->failed = 1;
+		return PEX_OVER;
+	}
+	if (r == 0)
+		return PEX_KNOWN;
+	p->src = from->id;
+	p->pflags = flags;
+	if (flags & BT_PEX_SEED)
+		seed_first(s, p);
+	s->st.learned++;
+	plog(s, from, BT_LOG_INFO, "PEX: learned %s%s", p->name,
+	    (flags & BT_PEX_SEED) ? " (seed)" : "");
+	if (s->c->on_pex != NULL)
+		s->c->on_pex(s->c->arg, a, flags);
+	return PEX_ADDED;
+}
+
+/* BEP 11 dropped: a peer learned from this one and not tried yet is not
+   dialled. */
+static void
+pex_forget(struct swarm *s, struct peer *from, const struct bt_peer_addr *a)
+{
+	char name[64];
+	size_t j;
+
+	bt_peer_format(a, name, sizeof(name));
+	for (j = s->ninitial; j < s->npeer; j++) {
+		struct peer *q = s->peer[j];
+
+		if (q->state == PS_WAITING && q->src == from->id &&
+		    strcmp(q->name, name) == 0) {
+			q->state = PS_CLOSED;
+			plog(s, from, BT_LOG_INFO, "PEX: %s dropped before we "
+			    "dialled it: not dialled", name);
+			return;
+		}
+	}
+}
+
+static int
+pex_message(struct swarm *s, struct peer *p, const uint8_t *x, size_t n)
+{
+	struct bt_pex px;
+	struct bt_err e;
+	size_t k;
+	unsigned count[PEX_OVER + 1] = { 0 };
+
+	/* BEP 11: one a minute at most; those sooner are ignored. */
+	if (p->t_pex != 0 && s->now - p->t_pex < BT_PEX_MIN_INTERVAL_MS) {
+		plog(s, p, BT_LOG_INFO, "ut_pex message %lld ms after the "
+		    "last one ignored (limit BT_PEX_MIN_INTERVAL_MS)",
+		    s->now - p->t_pex);
+		return 0;
+	}
+	p->t_pex = s->now;
+	memset(&px, 0, sizeof(px));
+	if (bt_pex_parse(x, n, BT_PEX_MAX_MSG_PEERS, &px, &e) < 0) {
+		plog(s, p, BT_LOG_INFO, "ut_pex message ignored: %s", e.msg);
+		bt_pex_free(&px);
+		return 0;
+	}
+	for (k = 0; k < px.ndropped; k++)
+		pex_forget(s, p, &px.dropped[k]);
+	for (k = 0; k < px.nadded && !s->failed; k++)
+		count[pex_add(s, p, &px.added[k],
+		    px.flags != NULL ? px.flags[k] : 0)]++;
+	if (count[PEX_UNUSABLE] > 0)
+		plog(s, p, BT_LOG_INFO, "PEX: %u unusable addresses not "
+		    "dialled", count[PEX_UNUSABLE]);
+	if (px.over > 0)
+		plog(s, p, BT_LOG_INFO, "ut_pex message: %zu peers past the "
+		    "first %d ignored (limit BT_PEX_MAX_MSG_PEERS)", px.over,
+		    BT_PEX_MAX_MSG_PEERS);
+	bt_pex_free(&px);
+	return s->failed ? -1 : 0;
+}
+
+/* A whole extended message: its id, then its payload. */
+static int
+ext_message(struct swarm *s, struct peer *p, const uint8_t *x, size_t n)
+{
+	if (x[0] == BT_EXT_HANDSHAKE)
+		return ext_handshake(s, p, x + 1, n - 1);
+	return pex_message(s, p, x + 1, n - 1);
 }
 
 /* ---- messages ---------------------------------------------------------- */
@@ -1075,6 +1558,17 @@ body_done(struct swarm *s, struct peer *p)
 	uint32_t b;
 
 	p->rmode = R_HEAD;
+	if (p->body_kind == BODY_EXT) {
+		uint8_t *x = p->ext;
+		int rc;
+
+		/* Ours now: dropping the peer meanwhile must not free it. */
+		p->ext = NULL;
+		p->body = NULL;
+		rc = ext_message(s, p, x, p->bodylen);
+		free(x);
+		return rc;
+	}
 	if (p->body_kind == BODY_BITFIELD) {
 		struct bt_err e;
 		uint32_t i, n = 0;
@@ -1125,11 +1619,7 @@ message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m,
 
 	switch (id) {
 	case BT_MSG_CHOKE:
-		if (!p->choking) {
-			p->choking = 1;
-			/* BEP 3: a choke discards our requests; ask again. */
-			release_requests(s, p, 0, 1);
-		}
+		on_choke(s, p);
 		return 0;
 	case BT_MSG_UNCHOKE:
 		if (p->choking) {
@@ -1161,6 +1651,8 @@ message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m,
 		p->body = p->have;
 		return 0;
 	case BT_MSG_HAVE_ALL:
+		if (fast_only(s, p, id) < 0)
+			return -1;
 		if (p->saw_avail) {
 			drop(s, p, BT_LOG_BAD, "have all not first");
 			return -1;
@@ -1170,6 +1662,8 @@ message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m,
 		interest(s, p, -1);
 		return 0;
 	case BT_MSG_HAVE_NONE:
+		if (fast_only(s, p, id) < 0)
+			return -1;
 		if (p->saw_avail) {
 			drop(s, p, BT_LOG_BAD, "have none not first");
 			return -1;
@@ -1179,12 +1673,30 @@ message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m,
 	case BT_MSG_PIECE:
 		return piece_header(s, p, bt_get32(m + 1), bt_get32(m + 5),
 		    len - 9);
+	case BT_MSG_REJECT:
+		if (fast_only(s, p, id) < 0)
+			return -1;
+		return on_reject(s, p, bt_get32(m + 1), bt_get32(m + 5),
+		    bt_get32(m + 9));
+	case BT_MSG_ALLOWED_FAST:
+		if (fast_only(s, p, id) < 0)
+			return -1;
+		on_allowed_fast(s, p, bt_get32(m + 1));
+		return 0;
+	case BT_MSG_SUGGEST:
+		if (fast_only(s, p, id) < 0)
+			return -1;
+		on_suggest(s, p, bt_get32(m + 1));
+		return 0;
+	case BT_MSG_REQUEST:
+		on_request(p, m);
+		return 0;
+	case BT_MSG_EXTENDED:
+		return ext_begin(s, p, m[1], len);
 	default:
 		/*
-		 * interested, not interested, request, cancel (we serve
-		 * nobody), port, suggest, reject, allowed fast (we did not
-		 * advertise BEP 6: nothing to do), extended (BEP 10, not
-		 * advertised: skipped), unknown ids: skipped.
+		 * interested, not interested, cancel (we serve nobody),
+		 * port, unknown ids: skipped.
 		 */
 		return 0;
 	}
@@ -1227,8 +1739,9 @@ parse(struct swarm *s, struct peer *p, size_t *need)
 			return -1;
 		}
 		fixed = bt_wire_fixed_len(id);
-		if (p->hlen < 4 + fixed) {
-			*need = 4 + fixed;
+		/* An extended message's own id decides whether it is read. */
+		if (p->hlen < 4 + fixed + (id == BT_MSG_EXTENDED)) {
+			*need = 4 + fixed + (id == BT_MSG_EXTENDED);
 			return 0;
 		}
 		p->body_kind = BODY_SKIP;
@@ -1278,8 +1791,12 @@ activate(struct swarm *s, struct peer *p)
 		return -1;
 	}
 	s->st.peers++;
-	plog(s, p, BT_LOG_INFO, "handshake done");
-	return 0;
+	plog(s, p, BT_LOG_INFO, "handshake done%s",
+	    p->rsv == (BT_RSV_FAST | BT_RSV_EXT) ?
+	    " (fast extension, extension protocol)" :
+	    p->rsv == BT_RSV_FAST ? " (fast extension)" :
+	    p->rsv == BT_RSV_EXT ? " (extension protocol)" : "");
+	return send_extensions(s, p);
 }
 
 static int
@@ -1309,6 +1826,8 @@ handshake_read(struct swarm *s, struct peer *p)
 	}
 	if (st != BT_HS_DONE)
 		return 1;
+	/* What both sides speak: the bits we set that it set too. */
+	p->rsv = bt_wire_reserved(p->hs) & (BT_RSV_FAST | BT_RSV_EXT);
 	if (s->st.peers >= BT_SWARM_MAX_CONNS) {
 		/*
 		 * Every slot taken: it waits, its socket unread, until one
@@ -1431,8 +1950,13 @@ dial_more(struct swarm *s)
 {
 	while (s->next_try < s->npeer && s->npending < s->maxpending &&
 	    (s->st.peers < BT_SWARM_MAX_CONNS ||
-	    s->nparked < BT_SWARM_MAX_PARKED))
-		try_connect(s, s->peer[s->next_try++]);
+	    s->nparked < BT_SWARM_MAX_PARKED)) {
+		struct peer *p = s->peer[s->next_try++];
+
+		/* Closed unless dropped by PEX before its turn. */
+		if (p->state == PS_WAITING)
+			try_connect(s, p);
+	}
 	if (s->next_try < s->npeer && s->npending >= s->maxpending)
 		slog(s, &s->said_pending, "%u connects and handshakes in "
 		    "progress: more listed peers wait (limit "
@@ -1542,6 +2066,7 @@ tick(struct swarm *s)
 		}
 		if (s->now - p->t_sent > BT_SWARM_KEEPALIVE_MS)
 			out_add(p, m, bt_wire_keepalive(m));
+		p->rejected = 0;
 		fill_requests(s, p);
 		if (p->outlen > 0)
 			flush(s, p);
@@ -1611,13 +2136,16 @@ setup(struct swarm *s, const struct bt_swarm_conf *c,
 	if (getrandom(s->our_id + 8, 12, 0) != 12)
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "getrandom: %s",
 		    strerror(errno));
-	bt_wire_handshake(s->handshake, t->info_hash, s->our_id);
+	bt_wire_handshake_rsv(s->handshake, t->info_hash, s->our_id,
+	    BT_RSV_FAST | BT_RSV_EXT);
 	s->pstate = calloc(s->npieces, 1);
 	s->avail = calloc(s->npieces, sizeof(uint16_t));
 	s->pmap = malloc(s->npieces * sizeof(uint16_t));
 	s->act = calloc(s->maxact, sizeof(struct piece));
 	s->pool = calloc(s->maxact, sizeof(uint8_t *));
-	s->peer = calloc(npeers ? npeers : 1, sizeof(struct peer *));
+	/* Room for the peers PEX may teach, so that peer[] never moves. */
+	s->cappeer = npeers + BT_PEX_MAX_PEERS;
+	s->peer = calloc(s->cappeer, sizeof(struct peer *));
 	if (s->pstate == NULL || s->avail == NULL || s->pmap == NULL ||
 	    s->act == NULL || s->pool == NULL || s->peer == NULL)
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
@@ -1634,21 +2162,11 @@ setup(struct swarm *s, const struct bt_swarm_conf *c,
 		s->cursor = 0;
 	if (s->npieces > 0)
 		s->cursor %= s->npieces;
-	for (k = 0; k < npeers; k++) {
-		struct peer *p = calloc(1, sizeof(*p));
-
-		if (p == NULL)
+	for (k = 0; k < npeers; k++)
+		if (peer_new(s, &peers[k]) == NULL)
 			return bt_errf(e, BT_EX_SOFTWARE, -1,
 			    "out of memory");
-		s->peer[s->npeer++] = p;
-		p->id = (int)k;
-		p->fd = -1;
-		p->addr = peers[k];
-		p->choking = 1;
-		p->depth = QUEUE_START;
-		p->pollout = -1;
-		bt_peer_format(&p->addr, p->name, sizeof(p->name));
-	}
+	s->ninitial = s->npeer;
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->ep < 0)
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "epoll: %s",
@@ -1672,6 +2190,8 @@ teardown(struct swarm *s)
 		if (p->fd >= 0)
 			close(p->fd);
 		free(p->have);
+		free(p->ext);
+		free(p->allowed);
 		free(p->q);
 		free(p);
 	}
@@ -1680,6 +2200,7 @@ teardown(struct swarm *s)
 	while (s->npool > 0)
 		free(s->pool[--s->npool]);
 	free(s->peer);
+	bt_peerlist_free(&s->known);
 	free(s->pstate);
 	free(s->avail);
 	free(s->pmap);

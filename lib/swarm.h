@@ -9,6 +9,13 @@
  * The engine never prints: pieces go to on_piece, events about peers to
  * on_log, figures to on_progress. It only downloads (it does not listen
  * and serves nobody).
+ *
+ * Besides BEP 3 it speaks, with peers that set the same handshake bits:
+ * the fast extension (BEP 6: have all and have none, reject, allowed
+ * fast, suggest; a request to us is rejected), the extension protocol
+ * (BEP 10: its handshake, "reqq" capping our pipeline to the peer) and
+ * peer exchange over it (BEP 11 ut_pex: peers learned are dialled,
+ * BT_PEX_MAX_PEERS at most in a run, and told to on_pex).
  */
 #ifndef BT_SWARM_H
 #define BT_SWARM_H
@@ -33,6 +40,7 @@ struct bt_swarm_stats {
 	unsigned hashfails;	/* pieces that failed their SHA-1 */
 	unsigned timedout;	/* peers closed at a connect, handshake or
 				   idle timeout */
+	unsigned learned;	/* peers learned through PEX and queued */
 };
 
 /* Levels of on_log messages. */
@@ -64,6 +72,12 @@ struct bt_swarm_conf {
 	void (*on_log)(void *arg, int level, const char *msg);
 	/* About once a second. */
 	void (*on_progress)(void *arg, const struct bt_swarm_stats *s);
+	/*
+	 * Each peer learned through PEX (BEP 11) when it is queued to be
+	 * dialled, with its BT_PEX_* flags (lib/ext.h); may be NULL.
+	 */
+	void (*on_pex)(void *arg, const struct bt_peer_addr *a,
+	    unsigned flags);
 	void *arg;
 };
 

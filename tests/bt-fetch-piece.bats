@@ -74,6 +74,11 @@ teardown() {
 	opentracker_stop
 	[ -n "${HOSTILE_PID:-}" ] && kill "$HOSTILE_PID" 2>/dev/null
 	HOSTILE_PID=
+	local p
+	for p in ${HOSTILE_PIDS:-}; do
+		kill "$p" 2>/dev/null
+	done
+	HOSTILE_PIDS=
 	return 0
 }
 
@@ -345,7 +350,7 @@ piece() {
 	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
 }
 
-@test "takes have all (BEP 6) from a peer that sends it anyway" {
+@test "takes have all (BEP 6) from a peer that speaks the fast extension" {
 	d=$BATS_FILE_TMPDIR
 	hostile haveall "$d/p256k.torrent" "$d/single/data"
 	bt-fetch-piece -t "$d/p256k.torrent" -a <<<"127.0.0.1 $HOSTILE_PORT" |
@@ -353,7 +358,7 @@ piece() {
 	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
 }
 
-@test "takes have none then have messages from a peer" {
+@test "takes have none then have messages from a fast extension peer" {
 	d=$BATS_FILE_TMPDIR
 	hostile havenone "$d/p256k.torrent" "$d/single/data"
 	bt-fetch-piece -t "$d/p256k.torrent" -a <<<"127.0.0.1 $HOSTILE_PORT" |
@@ -420,6 +425,22 @@ hostile_beside() {
 	hostile_beside wronghash "handshake: another torrent's info hash"
 }
 
+@test "have all from a peer without the fast extension bit drops it (BEP 6)" {
+	hostile_beside haveall-nofast "have all without the fast extension (BEP 6)"
+}
+
+@test "an extension handshake (BEP 10) that is not a dict drops the peer" {
+	hostile_beside badext "extension handshake: not a dict"
+}
+
+@test "an extended message over BT_EXT_MAX_HANDSHAKE drops the peer before it is read" {
+	hostile_beside bigext "extended message of 70000 bytes over the limit of 65536 (limit BT_EXT_MAX_HANDSHAKE)"
+}
+
+@test "a fast extension peer sending rejects of blocks never asked for is banned" {
+	hostile_beside rejectunasked "banned: 16 rejects or blocks never asked for (limit BT_SWARM_BAN_BADBLOCKS)"
+}
+
 @test "a peer that stalls after unchoking is snubbed and its blocks fetched elsewhere" {
 	d=$BATS_FILE_TMPDIR
 	hostile stall "$d/h.torrent" "$d/single/h"
@@ -457,4 +478,139 @@ seeder_listed() {
 	wait_for 20 seeder_listed f.torrent "$port"
 	bt-announce f.torrent | bt-peers | bt-fetch-piece -i 3 >p3
 	piece data 65536 3 | cmp - p3
+}
+
+# ---- BEP 6 fast extension, BEP 10 extension protocol, BEP 11 PEX ----------
+
+# hostile_alone_ok MODE ARGS...: the hostile peer alone on h.torrent; the
+# pieces bt-fetch-piece ARGS fetches from it must verify; -vv in err.
+hostile_alone_ok() {
+	local d=$BATS_FILE_TMPDIR mode=$1
+	shift
+	hostile "$mode" "$d/h.torrent" "$d/single/h"
+	bt-fetch-piece -vv -t "$d/h.torrent" "$@" \
+	    <<<"127.0.0.1 $HOSTILE_PORT" 2>"$BATS_TEST_TMPDIR/err" \
+	    >"$BATS_TEST_TMPDIR/s"
+	bt-verify "$BATS_TEST_TMPDIR/s" >/dev/null
+}
+
+@test "speaks the fast extension and the extension protocol with libtorrent, and neither with a peer that sets no bit" {
+	d=$BATS_FILE_TMPDIR
+	port=$LT256
+	bt-fetch-piece -vv -t "$d/p256k.torrent" -i 4 -o "$BATS_TEST_TMPDIR/p4" \
+	    <<<"127.0.0.1 $port" 2>"$BATS_TEST_TMPDIR/err"
+	piece "$d/single/data" 262144 4 | cmp - "$BATS_TEST_TMPDIR/p4"
+	run grep -F "127.0.0.1 $port:" "$BATS_TEST_TMPDIR/err"
+	assert_line --index 0 "bt-fetch-piece: 127.0.0.1 $port: handshake done (fast extension, extension protocol)"
+	assert_line --index 1 --regexp "^bt-fetch-piece: 127.0.0.1 $port: extension handshake: client \"libtorrent/2\.[0-9.]+\", ut_pex, reqq [0-9]+$"
+	hostile honest "$d/p256k.torrent" "$d/single/data"
+	bt-fetch-piece -vv -t "$d/p256k.torrent" -i 4 -o "$BATS_TEST_TMPDIR/q4" \
+	    <<<"127.0.0.1 $HOSTILE_PORT" 2>"$BATS_TEST_TMPDIR/err"
+	cmp "$BATS_TEST_TMPDIR/p4" "$BATS_TEST_TMPDIR/q4"
+	run grep -F "127.0.0.1 $HOSTILE_PORT:" "$BATS_TEST_TMPDIR/err"
+	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: handshake done"
+}
+
+@test "a peer that rejects every request once still serves the whole download" {
+	hostile_alone_ok reject -a
+	run stream_indices "$BATS_TEST_TMPDIR/s" "$BATS_FILE_TMPDIR/h.torrent"
+	assert_equal "$(sort -n <<<"$output" | tr '\n' ' ')" "$(seq -s ' ' 0 254) "
+	run tail -1 "$BATS_TEST_TMPDIR/err"
+	assert_output --regexp '^bt-fetch-piece: 255/255 pieces, .* 1 served, 0 dropped, 0 hash failures$'
+}
+
+@test "a fast peer that chokes and rejects what was asked: the blocks are asked again" {
+	hostile_alone_ok chokereject -i 0-63
+	run stream_indices "$BATS_TEST_TMPDIR/s" "$BATS_FILE_TMPDIR/h.torrent"
+	assert_equal "$(sort -n <<<"$output" | tr '\n' ' ')" "$(seq -s ' ' 0 63) "
+	run tail -1 "$BATS_TEST_TMPDIR/err"
+	assert_output --regexp ' 1 served, 0 dropped, 0 hash failures$'
+}
+
+@test "a fast peer that chokes and still serves what was asked is not taken for sending blocks never asked for" {
+	hostile_alone_ok chokeserve -i 0-63
+	run stream_indices "$BATS_TEST_TMPDIR/s" "$BATS_FILE_TMPDIR/h.torrent"
+	assert_equal "$(sort -n <<<"$output" | tr '\n' ' ')" "$(seq -s ' ' 0 63) "
+	run tail -1 "$BATS_TEST_TMPDIR/err"
+	assert_output --regexp ' 1 served, 0 dropped, 0 hash failures$'
+}
+
+@test "pieces of a peer's allowed fast set come while it chokes us, and no others" {
+	hostile_alone_ok allowfast -i 2,5,9
+	run stream_indices "$BATS_TEST_TMPDIR/s" "$BATS_FILE_TMPDIR/h.torrent"
+	assert_equal "$(sort -n <<<"$output" | tr '\n' ' ')" "2 5 9 "
+	d=$BATS_FILE_TMPDIR
+	run -75 --separate-stderr bt-fetch-piece -q --timeout 2 \
+	    -t "$d/h.torrent" -i 9,10 -o /dev/null <<<"127.0.0.1 $HOSTILE_PORT"
+	assert_equal "$stderr" "bt-fetch-piece: timed out after 2 s: 1 of 2 pieces missing"
+}
+
+@test "PEX: given one libtorrent seeder, learns the two others from it, dials them and downloads from all three; --pex-out lists them" {
+	d=$BATS_FILE_TMPDIR
+	p1=$(quick_free_port) p2=$(quick_free_port) p3=$(quick_free_port)
+	seed_lt "$d/p16k.torrent" "$d/single" "$p2"
+	seed_lt "$d/p16k.torrent" "$d/single" "$p3"
+	# The one we know is slow and connected to the other two, so that its
+	# first ut_pex message (sent within seconds) names them.
+	SEED_RATE=300000 LT_SEED_CONNECT="$p2,$p3" \
+	    seed_lt "$d/p16k.torrent" "$d/single" "$p1"
+	bt-fetch-piece -vv --pex-out "$BATS_TEST_TMPDIR/pex" \
+	    -t "$d/p16k.torrent" -a <<<"127.0.0.1 $p1" \
+	    2>"$BATS_TEST_TMPDIR/err" | bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"
+	run cat "$BATS_TEST_TMPDIR/pex"
+	assert_line --index 0 "# info-hash $(info_hash_of "$d/p16k.torrent")"
+	assert_equal "$(sed 1d "$BATS_TEST_TMPDIR/pex" | sort)" "$(printf '127.0.0.1 %s\n' "$p2" "$p3" | sort)"
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_line "bt-fetch-piece: 127.0.0.1 $p1: PEX: learned 127.0.0.1 $p2 (seed)"
+	assert_line "bt-fetch-piece: 127.0.0.1 $p1: PEX: learned 127.0.0.1 $p3 (seed)"
+	assert_line "bt-fetch-piece: 127.0.0.1 $p2: handshake done (fast extension, extension protocol)"
+	assert_line "bt-fetch-piece: 127.0.0.1 $p3: handshake done (fast extension, extension protocol)"
+	run tail -1 "$BATS_TEST_TMPDIR/err"
+	assert_output --regexp '^bt-fetch-piece: 193/193 pieces, .* 3 peers tried, 3 served, 0 dropped, 0 hash failures$'
+	# The file is a peer list: bt-fetch-piece takes it as it is.
+	bt-fetch-piece -t "$d/p16k.torrent" -i 7 -p "$BATS_TEST_TMPDIR/pex" |
+	    cmp - <(piece "$d/single/data" 16384 7)
+}
+
+@test "PEX from a hostile peer: unusable addresses, peers past BT_PEX_MAX_MSG_PEERS and a message too soon are not dialled" {
+	d=$BATS_FILE_TMPDIR
+	hostile pex "$d/h.torrent" "$d/single/h"
+	bt-fetch-piece -vv --pex-out "$BATS_TEST_TMPDIR/pex" -t "$d/h.torrent" \
+	    -a <<<"127.0.0.1 $HOSTILE_PORT" 2>"$BATS_TEST_TMPDIR/err" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/h" "$BATS_TEST_TMPDIR/out/h"
+	run bash -c "grep -F '127.0.0.1 $HOSTILE_PORT:' '$BATS_TEST_TMPDIR/err' |
+	    grep -v ': PEX: learned '"
+	assert_line --index 0 "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: handshake done (fast extension, extension protocol)"
+	assert_line --index 1 "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: extension handshake: client \"hostile\", ut_pex"
+	assert_line --index 2 "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: PEX: 2 unusable addresses not dialled"
+	assert_line --index 3 "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: ut_pex message: 50 peers past the first 200 ignored (limit BT_PEX_MAX_MSG_PEERS)"
+	assert_line --index 4 --regexp "^bt-fetch-piece: 127\.0\.0\.1 $HOSTILE_PORT: ut_pex message [0-9]+ ms after the last one ignored \(limit BT_PEX_MIN_INTERVAL_MS\)$"
+	# 200 kept, 2 of them unusable: 198 learned, each once in the file.
+	run grep -c ": PEX: learned 127\.1\.[0-9]*\.[0-9]* [0-9]*$" "$BATS_TEST_TMPDIR/err"
+	assert_output 198
+	run bash -c "sed 1d '$BATS_TEST_TMPDIR/pex' | grep -c '^127\.1\.[0-9]*\.[0-9]* [0-9]*$'"
+	assert_output 198
+	assert_equal "$(sed 1d "$BATS_TEST_TMPDIR/pex" | sort -u | wc -l)" 198
+}
+
+@test "BT_PEX_MAX_PEERS: at most 1000 peers learned through PEX in a run, and -v names the limit" {
+	d=$BATS_FILE_TMPDIR
+	: >"$BATS_TEST_TMPDIR/peers"
+	for i in 1 2 3 4 5 6; do
+		"$BT_TOOLS/hostile-peer" -m pexchoke -t "$d/h.torrent" \
+		    -f "$d/single/h" -l 60 >"$BATS_TEST_TMPDIR/port.$i" 3>&- &
+		HOSTILE_PIDS="${HOSTILE_PIDS:-} $!"
+		wait_for 10 test -s "$BATS_TEST_TMPDIR/port.$i"
+		echo "127.0.0.1 $(cat "$BATS_TEST_TMPDIR/port.$i")" >>"$BATS_TEST_TMPDIR/peers"
+	done
+	# They choke us: the run ends at the idle timeout.
+	run -69 --separate-stderr bt-fetch-piece -v --idle-timeout 1 \
+	    --pex-out "$BATS_TEST_TMPDIR/pex" -t "$d/h.torrent" -a \
+	    -o /dev/null -p "$BATS_TEST_TMPDIR/peers"
+	run printf '%s\n' "$stderr"
+	assert_line "bt-fetch-piece: 1000 peers learned through PEX: more are ignored (limit BT_PEX_MAX_PEERS)"
+	assert_equal "$(sed 1d "$BATS_TEST_TMPDIR/pex" | sort -u | wc -l)" 1000
+	assert_line --regexp "^bt-fetch-piece: 0/255 pieces, .* 1006 peers tried, "
 }

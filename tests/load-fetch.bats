@@ -177,14 +177,14 @@ one_dead() {
 @test "BT_SWARM_IDLE_MS: a peer that never unchokes is closed at --idle-timeout" {
 	one_dead -h --idle-timeout 1
 	run grep -F "$peer:" <<<"$output"
-	assert_output "bt-fetch-piece: $peer: handshake done
+	assert_output "bt-fetch-piece: $peer: handshake done (fast extension)
 bt-fetch-piece: $peer: no block in 1000 ms (limit BT_SWARM_IDLE_MS, --idle-timeout)"
 }
 
 @test "BT_SWARM_SNUB_MS: a peer that unchokes and never sends is snubbed, then closed when idle" {
 	one_dead -u --snub-timeout 1 --idle-timeout 2
 	run grep -F "$peer:" <<<"$output"
-	assert_output "bt-fetch-piece: $peer: handshake done
+	assert_output "bt-fetch-piece: $peer: handshake done (fast extension)
 bt-fetch-piece: $peer: snubbed: no block in 1000 ms (limit BT_SWARM_SNUB_MS)
 bt-fetch-piece: $peer: no block in 2000 ms (limit BT_SWARM_IDLE_MS, --idle-timeout)"
 }

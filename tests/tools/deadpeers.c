@@ -183,8 +183,9 @@ conn_readable(int fd)
 		uint8_t have_all[5] = { 0, 0, 0, 1, BT_MSG_HAVE_ALL };
 		uint8_t unchoke[5] = { 0, 0, 0, 1, BT_MSG_UNCHOKE };
 
-		/* Its own info hash back: a peer of any torrent. */
-		bt_wire_handshake(m, sl->hs + 28, id);
+		/* Its own info hash back: a peer of any torrent; the
+		   fast extension's bit, as it sends have all (BEP 6). */
+		bt_wire_handshake_rsv(m, sl->hs + 28, id, BT_RSV_FAST);
 		put(fd, m, sizeof(m));
 		put(fd, have_all, sizeof(have_all));
 		if (sl->how == K_STALL)

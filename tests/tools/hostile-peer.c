@@ -12,6 +12,25 @@
  *			suggest, unknown-id messages and keep-alives
  *	haveall		serves correctly, announcing its pieces with have all
  *	havenone	serves correctly, with have none then one have a piece
+ *	haveall-nofast	haveall without the fast extension bit (BEP 6: an
+ *			error)
+ *	reject		rejects each block the first time it is asked for,
+ *			serves it the next time (BEP 6)
+ *	rejectunasked	answers each request with a reject of a block never
+ *			asked for
+ *	allowfast	never unchokes; allows pieces 0 to 9 (BEP 6 allowed
+ *			fast), serves them, rejects the others
+ *	chokereject	serves 16 blocks, chokes, rejects what is asked
+ *			until 200 ms pass without a request, unchokes, again
+ *	chokeserve	the same, but serves what is asked while choking
+ *			(BEP 6: a choke leaves requests pending)
+ *	badext		an extension handshake (BEP 10) that is not a dict
+ *	bigext		an extension handshake of 70,000 bytes
+ *	pex		serves correctly, after a ut_pex message (BEP 11) of
+ *			250 added peers: 0.0.0.0 and 224.0.0.1, then 248 on
+ *			127.1.0.0/16 that refuse connections (a block of them
+ *			per listening port), and a second one at once
+ *	pexchoke	the same PEX messages, then never unchokes
  *	corrupt		every block has one byte flipped
  *	unasked		answers each request with a block at a wrong offset
  *	wronglen	answers each request with half the block
@@ -26,6 +45,7 @@
  *	wronghash	answers with another info hash
  */
 #include <errno.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
@@ -43,6 +63,7 @@ static const char *mode;
 static struct bt_torrent t;
 static int data_fd;
 static uint8_t *bf;		/* our bitfield (global: still reachable at exit) */
+static uint8_t *asked;		/* reject: blocks rejected once (global too) */
 
 static void die(const char *) __attribute__((noreturn));
 
@@ -101,6 +122,86 @@ msg(int fd, uint8_t id, const void *payload, uint32_t n)
 		put(fd, payload, n);
 }
 
+/* The fast extension's modes (all but honest, haveall-nofast and the
+   modes that predate BEP 6 here) set its bit. */
+static unsigned
+reserved(void)
+{
+	if (is("noisy") || is("badext") || is("bigext") || is("pex") ||
+	    is("pexchoke"))
+		return BT_RSV_FAST | BT_RSV_EXT;
+	if (is("haveall") || is("havenone") || is("reject") ||
+	    is("rejectunasked") || is("allowfast") || is("chokereject") ||
+	    is("chokeserve"))
+		return BT_RSV_FAST;
+	return 0;
+}
+
+static void
+send_reject(int fd, uint32_t index, uint32_t begin, uint32_t len)
+{
+	uint8_t r[17];
+
+	bt_wire_request(r, BT_MSG_REJECT, index, begin, len);
+	put(fd, r, sizeof(r));
+}
+
+/*
+ * Extension messages: a handshake offering ut_pex, and ut_pex messages
+ * sent under id 2, the one bt's handshake gives it (BT_EXT_UT_PEX).
+ */
+static void
+send_ext(int fd, uint8_t xid, const void *p, uint32_t n)
+{
+	uint8_t h[6];
+
+	bt_put32(h, n + 2);
+	h[4] = BT_MSG_EXTENDED;
+	h[5] = xid;
+	put(fd, h, 6);
+	put(fd, p, n);
+}
+
+static void
+send_pex(int fd, uint16_t lport)
+{
+	static const char pre[] = "d5:added1500:";
+	char m[sizeof(pre) + 1500 + 64];
+	uint8_t *a;
+	size_t n = sizeof(pre) - 1;
+	int i;
+
+	memcpy(m, pre, n);
+	a = (uint8_t *)m + n;
+	memset(a, 0, 1500);
+	/* 0.0.0.0 7 and 224.0.0.1 7: not addresses to dial. */
+	a[5] = 7;
+	a[6] = 224;
+	a[9] = 1;
+	a[11] = 7;
+	for (i = 2; i < 250; i++) {
+		uint8_t *e = a + 6 * i;
+
+		/* 127.1.H.L, H.L being our port; port i. */
+		e[0] = 127;
+		e[1] = 1;
+		bt_put32(e + 2, ((uint32_t)lport << 16) | (uint32_t)i);
+	}
+	n += 1500;
+	memcpy(m + n, "e", 1);
+	n += 1;
+	send_ext(fd, 2, m, (uint32_t)n);
+}
+
+/* 1 when fd has something to read within ms. */
+static int
+readable_within(int fd, int ms)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, ms) != 0;
+}
+
 static void
 send_block(int fd, uint32_t index, uint32_t begin, uint32_t len)
 {
@@ -128,7 +229,8 @@ serve(int fd)
 {
 	uint8_t hs[BT_WIRE_HANDSHAKE_LEN], id[20], m[80];
 	size_t nbf = (t.npieces + 7) / 8;
-	uint32_t len, i, served = 0;
+	uint32_t len, i, served = 0, bpp, index, begin, blen;
+	int choking = 0;
 
 	if (is("silent")) {
 		while (read(fd, m, sizeof(m)) > 0)
@@ -139,7 +241,7 @@ serve(int fd)
 	memcpy(id, "-HP0001-hostilepeer!", 20);
 	if (is("self"))
 		memcpy(id, hs + 48, 20);
-	bt_wire_handshake(m, t.info_hash, id);
+	bt_wire_handshake_rsv(m, t.info_hash, id, reserved());
 	if (is("wronghash"))
 		m[30] ^= 1;
 	put(fd, m, BT_WIRE_HANDSHAKE_LEN);
@@ -151,11 +253,32 @@ serve(int fd)
 	if (is("spare"))
 		bf[nbf - 1] = 0xff;
 	if (is("noisy")) {
-		static const char ext[] = "\0d1:md11:ut_metadatai3ee1:v4:testee";
+		static const char ext[] = "\0d1:md11:ut_metadatai3ee1:v4:teste";
 
 		msg(fd, BT_MSG_EXTENDED, ext, sizeof(ext) - 1);
 	}
-	if (is("haveall"))
+	if (is("badext"))
+		send_ext(fd, 0, "i1e", 3);
+	if (is("bigext")) {
+		uint8_t h[6];
+
+		bt_put32(h, 70000 + 2);
+		h[4] = BT_MSG_EXTENDED;
+		h[5] = 0;
+		put(fd, h, 6);
+	}
+	if (is("pex") || is("pexchoke")) {
+		struct sockaddr_in sin;
+		socklen_t slen = sizeof(sin);
+		static const char xhs[] = "d1:md6:ut_pexi1ee1:v7:hostilee";
+
+		if (getsockname(fd, (struct sockaddr *)&sin, &slen) < 0)
+			die("getsockname");
+		send_ext(fd, 0, xhs, sizeof(xhs) - 1);
+		send_pex(fd, ntohs(sin.sin_port));
+		send_pex(fd, ntohs(sin.sin_port));
+	}
+	if (is("haveall") || is("haveall-nofast"))
 		msg(fd, BT_MSG_HAVE_ALL, NULL, 0);
 	else if (is("havenone")) {
 		uint8_t h[9];
@@ -182,13 +305,31 @@ serve(int fd)
 		msg(fd, BT_MSG_SUGGEST, x, 4);
 		msg(fd, 99, "whatever", 8);
 	}
-	msg(fd, BT_MSG_UNCHOKE, NULL, 0);
+	if (is("allowfast")) {
+		uint8_t x[4];
+
+		for (i = 0; i < 10 && i < t.npieces; i++) {
+			bt_put32(x, i);
+			msg(fd, BT_MSG_ALLOWED_FAST, x, 4);
+		}
+		choking = 1;
+	} else if (!is("pexchoke"))
+		msg(fd, BT_MSG_UNCHOKE, NULL, 0);
+	bpp = (uint32_t)((t.piece_length + 16383) / 16384);
+	if (is("reject") && (asked = calloc((size_t)t.npieces * bpp, 1)) ==
+	    NULL)
+		die("calloc");
 	if (is("oversize")) {
 		bt_put32(m, 256u << 20);
 		m[4] = BT_MSG_PIECE;
 		put(fd, m, 5);
 	}
 	for (;;) {
+		if (choking && (is("chokereject") || is("chokeserve")) &&
+		    !readable_within(fd, 200)) {
+			msg(fd, BT_MSG_UNCHOKE, NULL, 0);
+			choking = 0;
+		}
 		get(fd, m, 4);
 		len = bt_get32(m);
 		if (len == 0)
@@ -210,8 +351,33 @@ serve(int fd)
 			msg(fd, BT_MSG_EXTENDED, "\x03junk", 5);
 		if (is("die") && served++ == 8)
 			exit(0);
-		send_block(fd, bt_get32(m + 1), bt_get32(m + 5),
-		    bt_get32(m + 9));
+		index = bt_get32(m + 1);
+		begin = bt_get32(m + 5);
+		blen = bt_get32(m + 9);
+		if (is("rejectunasked")) {
+			send_reject(fd, index, begin + 1, blen);
+			continue;
+		}
+		if (is("reject") && index < t.npieces &&
+		    !asked[(size_t)index * bpp + begin / 16384]) {
+			asked[(size_t)index * bpp + begin / 16384] = 1;
+			send_reject(fd, index, begin, blen);
+			continue;
+		}
+		if (is("allowfast") && index >= 10) {
+			send_reject(fd, index, begin, blen);
+			continue;
+		}
+		if (choking && is("chokereject")) {
+			send_reject(fd, index, begin, blen);
+			continue;
+		}
+		send_block(fd, index, begin, blen);
+		if ((is("chokereject") || is("chokeserve")) && !choking &&
+		    ++served % 16 == 0) {
+			msg(fd, BT_MSG_CHOKE, NULL, 0);
+			choking = 1;
+		}
 	}
 }
 

@@ -7,13 +7,22 @@
 # torrent's trackers (they must be on 127.0.0.1) and announces to them.
 # DHT, LSD, UPnP, NAT-PMP and uTP are off; no tracker is contacted (the
 # torrent's trackers are removed); several connections from one address
-# are accepted. It prints "ready" on stdout once it seeds, and exits after
-# LIFETIME seconds (default 600) so a forgotten one does not linger.
+# are accepted. LT_SEED_CONNECT=PORT,PORT... makes it connect to those
+# seeders on 127.0.0.1 and wait until it is connected to them all before
+# "ready" (so that its first PEX message, BEP 11, names them). It prints
+# "ready" on stdout once it seeds, and exits after LIFETIME seconds
+# (default 600) so a forgotten one does not linger.
 import os
 import sys
 import time
 
 import libtorrent as lt
+
+
+def connected(h):
+    """Peers past the connect and the handshake."""
+    busy = lt.peer_info.connecting | lt.peer_info.handshake
+    return sum(1 for p in h.get_peer_info() if not p.flags & busy)
 
 
 def main():
@@ -36,6 +45,9 @@ def main():
         "send_buffer_watermark": 8 * 1024 * 1024,
         "send_buffer_low_watermark": 1024 * 1024,
         "max_queued_disk_bytes": 16 * 1024 * 1024,
+        # Seeders connected to each other (LT_SEED_CONNECT) stay so:
+        # by default libtorrent closes seed-to-seed connections.
+        "close_redundant_connections": False,
     })
     if os.environ.get("LT_SEED_RATE"):
         # Loopback peers are in libtorrent's unlimited "local" class:
@@ -61,6 +73,16 @@ def main():
         time.sleep(0.05)
     if not h.status().is_seeding:
         sys.stderr.write("lt-seed: not seeding\n")
+        sys.exit(1)
+    ports = [int(x) for x in
+             (os.environ.get("LT_SEED_CONNECT") or "").split(",") if x]
+    for other in ports:
+        h.connect_peer(("127.0.0.1", other))
+    deadline = time.time() + 30
+    while ports and connected(h) < len(ports) and time.time() < deadline:
+        time.sleep(0.05)
+    if ports and connected(h) < len(ports):
+        sys.stderr.write("lt-seed: not connected to %s\n" % ports)
         sys.exit(1)
     print("ready", flush=True)
     end = time.time() + lifetime
