@@ -394,6 +394,8 @@ md_message(struct md *s, struct peer *p, const uint8_t *b, size_t n)
 	int r;
 
 	if (bt_md_parse(b, n, &m, &e) < 0) {
+		if (m.type == BT_MD_UNKNOWN)
+			return;		/* BEP 9: ignored */
 		drop(s, p, BT_MD_LOG_BAD, "banned: %s", e.msg);
 		return;
 	}

@@ -334,6 +334,17 @@ bit (BEP 10) in its handshake: it cannot give metadata"
 	cmp "$d/big.info" out.info
 }
 
+@test "ignores a ut_metadata message of an unknown type (BEP 9)" {
+	md_hostile unknown "$d/big.torrent"
+	printf '127.0.0.1 %s\n' "$MD_PORT" >peers
+	run -0 --separate-stderr bash -c \
+	    "bt-fetch-metadata -v -p peers $IH >out.torrent"
+	in_stderr "bt-fetch-metadata: metadata of $SZ bytes from \
+127.0.0.1 $MD_PORT in "*" (1 peers tried, 0 banned)"
+	md_info out.torrent >out.info
+	cmp "$d/big.info" out.info
+}
+
 @test "a silent peer does not keep the next one from giving the metadata" {
 	md_hostile silent "$d/big.torrent"
 	printf '127.0.0.1 %s\n127.0.0.1 %s\n' "$MD_PORT" "$AR" >peers

@@ -25,6 +25,8 @@
  *	short		answers each request with the piece less its last byte
  *	total		answers with a total_size one more than announced
  *	reject		rejects every request
+ *	unknown		sends a message of msg_type 7 before each answer,
+ *			then answers as good does
  *	bigmsg		answers with a data message longer than a piece
  *	hugelen		after its handshakes, a length prefix of 256 MiB
  *	silent		says its handshakes, then never answers a request
@@ -175,6 +177,11 @@ answer(int fd, uint8_t their_id, long long piece)
 	while (gate_in != NULL && access(gate_in, F_OK) != 0)
 		usleep(20000);
 	gate_in = NULL;
+	/* BEP 9: a message of an unknown type is to be ignored. */
+	if (is("unknown")) {
+		snprintf(d, sizeof(d), "d8:msg_typei7e5:piecei%lldee", piece);
+		extended(fd, their_id, d, NULL, 0);
+	}
 	if (is("reject") || piece < 0 || piece >= npieces) {
 		snprintf(d, sizeof(d), "d8:msg_typei2e5:piecei%lldee", piece);
 		extended(fd, their_id, d, NULL, 0);
