@@ -382,18 +382,6 @@ unexpected(struct bt_json_reader *r, struct bt_err *e, int c,
 	    where ? " " : "", where ? where : "");
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The 4 hex digits of a \u escape (after "\u"); -1 on error. */
 static long
 read_u4(struct bt_json_reader *r, struct bt_err *e)
@@ -403,7 +391,7 @@ read_u4(struct bt_json_reader *r, struct bt_err *e)
 
 	for (i = 0; i < 4; i++) {
 		c = peekc(r);
-		if (c < 0 || (h = hexval(c)) < 0) {
+		if (c < 0 || (h = bt_hexval(c)) < 0) {
 			if (c == J_EOF)
 				return unexpected(r, e, c, "in a string");
 			if (c < 0)

@@ -37,18 +37,6 @@ quote(const char *p, size_t n, char *out, size_t outsz)
 	return out;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* RFC 4648 base32: A-Z then 2-7, either case. */
 static int
 b32val(int c)
@@ -84,13 +72,13 @@ bt_info_hash_parse(const char *s, size_t n, uint8_t out[BT_SHA1_LEN],
 
 	if (n == 2 * BT_SHA1_LEN) {
 		for (i = 0; i < n; i++)
-			if (hexval((unsigned char)s[i]) < 0)
+			if (bt_hexval((unsigned char)s[i]) < 0)
 				return E("info hash of 40 characters is not "
 				    "hex: %s at character %zu",
 				    showchar(s, i, c), i + 1);
 		for (i = 0; i < BT_SHA1_LEN; i++)
-			out[i] = (uint8_t)(hexval((unsigned char)s[2 * i]) <<
-			    4 | hexval((unsigned char)s[2 * i + 1]));
+			out[i] = (uint8_t)(bt_hexval((unsigned char)s[2 * i]) <<
+			    4 | bt_hexval((unsigned char)s[2 * i + 1]));
 		return 0;
 	}
 	if (n == 32) {
@@ -146,8 +134,8 @@ decode(const char *key, const char *p, size_t n, int plus, char **out,
 			s[o++] = p[i];
 			continue;
 		}
-		hi = i + 1 < n ? hexval((unsigned char)p[i + 1]) : -1;
-		lo = i + 2 < n ? hexval((unsigned char)p[i + 2]) : -1;
+		hi = i + 1 < n ? bt_hexval((unsigned char)p[i + 1]) : -1;
+		lo = i + 2 < n ? bt_hexval((unsigned char)p[i + 2]) : -1;
 		if (hi < 0 || lo < 0) {
 			free(s);
 			return E("%s: bad percent escape '%s'", key,

@@ -171,15 +171,6 @@ struct md {
 	struct bt_metadata_stats st;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 plog(struct md *s, struct peer *p, int level, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -723,7 +714,7 @@ poll_once(struct md *s)
 	if (r < 0 && errno != EINTR)
 		return bt_errf(s->e, BT_EX_SOFTWARE, -1, "poll: %s",
 		    strerror(errno));
-	s->now = now_ms();
+	s->now = bt_now_ms();
 	for (k = 0; k < n && r > 0; k++) {
 		struct peer *p = who[k];
 		short ev = fds[k].revents;
@@ -753,7 +744,7 @@ bt_metadata_fetch(const struct bt_metadata_conf *c,
 	memset(&s, 0, sizeof(s));
 	*info = NULL;
 	*len = 0;
-	s.start = s.now = s.t_tick = now_ms();
+	s.start = s.now = s.t_tick = bt_now_ms();
 	if (setup(&s, c, peers, npeers, e) < 0) {
 		teardown(&s);
 		return -1;
@@ -795,7 +786,7 @@ bt_metadata_fetch(const struct bt_metadata_conf *c,
 			tick(&s);
 		}
 	}
-	s.st.elapsed_ms = now_ms() - s.start;
+	s.st.elapsed_ms = bt_now_ms() - s.start;
 	if (st != NULL)
 		*st = s.st;
 	teardown(&s);

@@ -25,6 +25,10 @@ int bt_strtonum(const char *s, long long min, long long max, long long *out,
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void bt_hex(const uint8_t *p, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int bt_hexval(int c);
+/* Milliseconds of CLOCK_MONOTONIC: for timeouts, never for dates. */
+long long bt_now_ms(void);
 /* Parse exactly 2n hex digits into out; -1 if not hex. */
 int bt_unhex(const char *s, size_t slen, uint8_t *out, size_t n);
 
