@@ -3,9 +3,10 @@
  *
  *	hostile-peer [-6] -m MODE -t TORRENT -f DATA [-p PORT] [-l SECONDS]
  *
- * Listens on 127.0.0.1:PORT (on [::1] with -6) (0 or none: any free port), prints the port
- * on stdout, serves each connection in a child process from DATA (the
- * single file of TORRENT) and exits after SECONDS (default 60). Modes:
+ * Listens on 127.0.0.1:PORT (on [::1] with -6; 0 or none: any free
+ * port), prints the port on stdout, serves each connection in a child
+ * process from DATA (the single file of TORRENT) and exits after SECONDS
+ * (default 60). Modes:
  *
  *	honest		serves correctly
  *	noisy		serves correctly, amid extension (BEP 10), port,
@@ -62,8 +63,9 @@
 static const char *mode;
 static struct bt_torrent t;
 static int data_fd;
-static uint8_t *bf;		/* our bitfield (global: still reachable at exit) */
-static uint8_t *asked;		/* reject: blocks rejected once (global too) */
+/* Global, so that they are still reachable at exit (LeakSanitizer). */
+static uint8_t *bf;		/* our bitfield */
+static uint8_t *asked;		/* reject: blocks rejected once */
 
 static void die(const char *) __attribute__((noreturn));
 
