@@ -5,12 +5,14 @@
 #
 #   bt       bt-fetch-piece -a, its piece stream piped to bt-assemble
 #   btget    the whole of bt-get, peers given (-p), which runs the above
+#   btget-recheck  the same with --recheck: all the data read again at the
+#            end, as bt-get did before it trusted its rounds
 #   aria2    aria2c (no DHT, --file-allocation=none), peers from opentracker
 #   lt       bench/lt-get.py (python3-libtorrent), peers given directly
 #   ctorrent ctorrent bound to 127.0.0.2 (it drops peers with its own
 #            address), peers from opentracker
 #
-# Runs are interleaved (bt aria2 lt ctorrent, RUNS times, default 3); each
+# Runs are interleaved (in the order above, RUNS times, default 3); each
 # figure is the median. Peak RSS by /usr/bin/time -f %M: for bt, of
 # bt-fetch-piece alone (bt-assemble's is given apart). Markdown on stdout.
 set -eu
@@ -118,6 +120,10 @@ run_bt() {
 run_btget() {
 	/usr/bin/time -f %M -o rss bt-get -q -p peers t.torrent out >/dev/null
 }
+run_btget_recheck() {
+	/usr/bin/time -f %M -o rss bt-get -q --recheck -p peers t.torrent out \
+	    >/dev/null
+}
 run_aria2() {
 	/usr/bin/time -f %M -o rss aria2c --seed-time=0 --enable-dht=false \
 	    --enable-dht6=false --bt-enable-lpd=false \
@@ -137,7 +143,7 @@ run_ctorrent() {
 	    >/dev/null 2>&1 </dev/null) || :
 }
 
-clients="bt btget aria2 lt ctorrent"
+clients="bt btget btget_recheck aria2 lt ctorrent"
 r=0
 while [ "$r" -lt "$RUNS" ]; do
 	for c in $clients; do
@@ -170,7 +176,8 @@ echo "$NSEED python3-libtorrent seeders on 127.0.0.1, median of $RUNS"
 echo "interleaved runs. bt is \`bt-fetch-piece -q -a -t t.torrent -p peers |"
 echo "bt-assemble -C out\` (RSS of bt-fetch-piece; bt-assemble peaked at"
 echo "$(sort -g rss.asm.all | tail -1) KiB); btget is the whole \`bt-get -p peers"
-echo "t.torrent out\` (peak RSS of the largest process of its tree);"
+echo "t.torrent out\` (peak RSS of the largest process of its tree),"
+echo "btget-recheck the same with \`--recheck\`;"
 echo "lt is bench/lt-get.py; aria2"
 echo "and ctorrent (on 127.0.0.2) find the seeders through opentracker."
 echo "Load average when done: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)."
@@ -181,6 +188,7 @@ for c in $clients; do
 	t=$(median "$c" 2)
 	m=$(median "$c" 3)
 	awk -v c="$c" -v t="$t" -v m="$m" -v s="$SIZE_MIB" -v l="$lt_t" \
-	    'BEGIN { printf "| %s | %.2f | %.0f | %.1f | %.2f |\n",
-	    c, t, s / t, m / 1024, t / l }'
+	    'BEGIN { n = c; gsub("_", "-", n)
+	    printf "| %s | %.2f | %.0f | %.1f | %.2f |\n",
+	    n, t, s / t, m / 1024, t / l }'
 done

@@ -246,8 +246,8 @@ metadata() {
 	esac
 	torrent=$dir/.bt/$hash.torrent
 	if ! err=$({ mkdir -p -- "$dir/.bt" &&
-	    cp -- "$tmp/meta" "$torrent.new" &&
-	    mv -f -- "$torrent.new" "$torrent"; } 2>&1); then
+	    cp -- "$tmp/meta" "$torrent.$$" &&
+	    mv -f -- "$torrent.$$" "$torrent"; } 2>&1); then
 		warn "$torrent: cannot keep the torrent: ${err##*: }"
 		exit 74
 	fi

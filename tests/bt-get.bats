@@ -331,6 +331,22 @@ bt-get: fetching pieces 0-69"
 	assert_equal "$(info_hash_of "$out/.bt/$hash.torrent")" "$hash"
 }
 
+@test "a .torrent that cannot be kept in DIR/.bt/ is status 74 and one line" {
+	log=$BATS_TEST_TMPDIR/seed.log
+	bt-seed -v -n -b 127.0.0.1 -p 0 set.torrent data </dev/null \
+	    >/dev/null 2>"$log" 3>&- &
+	BTSEED_PID=$!
+	wait_for 20 grep -q 'pieces to serve$' "$log"
+	port=$(sed -n 's/^bt-seed: listening on .* port \([0-9]*\)$/\1/p' \
+	    "$log" | head -n 1)
+	echo "127.0.0.1 $port" >peers
+	mkdir -p "$out"
+	: >"$out/.bt"
+	run -74 --separate-stderr bt-get -p peers "$bare" "$out"
+	assert_equal "$stderr" "bt-get: $out/.bt/$hash.torrent: cannot keep the torrent: File exists"
+	assert_output ""
+}
+
 @test "a bad magnet link: status 65 and one line, with or without -p, and nothing kept" {
 	run -65 --separate-stderr bt-get 'magnet:?xt=urn:btih:123' "$out"
 	assert_equal "${#stderr_lines[@]}" 1
