@@ -532,3 +532,15 @@ bt_pex_encode(struct bt_buf *out, uint8_t id,
 	bt_benc_end(out);
 	return msg_end(out, start);
 }
+
+int
+bt_md_answer(struct bt_buf *out, uint8_t id, const uint8_t *info,
+    size_t len, uint32_t i)
+{
+	int64_t size = (int64_t)len;
+
+	if (i >= bt_md_npieces(size))
+		return bt_md_encode(out, id, BT_MD_REJECT, i, -1, NULL, 0);
+	return bt_md_encode(out, id, BT_MD_DATA, i, size,
+	    info + (size_t)i * BT_METADATA_PIECE, bt_md_piece_len(size, i));
+}

@@ -96,6 +96,14 @@ int bt_md_parse(const uint8_t *p, size_t n, struct bt_md_msg *m,
 int bt_md_encode(struct bt_buf *out, uint8_t id, int type, uint32_t piece,
     int64_t total_size, const uint8_t *data, size_t len);
 
+/*
+ * Append the answer to a request for piece i of the metadata info (the
+ * info dict's len bytes), for a peer that receives ut_metadata under id:
+ * the data message of that piece, or a reject when i is past the last.
+ */
+int bt_md_answer(struct bt_buf *out, uint8_t id, const uint8_t *info,
+    size_t len, uint32_t i);
+
 /* Pieces of metadata of size bytes, and the length of piece i (0 if i is
    past the last). */
 uint32_t bt_md_npieces(int64_t size);

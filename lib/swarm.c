@@ -127,6 +127,17 @@ struct peer {
 	long long t_pex;	/* when its last ut_pex was taken (0: never) */
 	int src;		/* the peer whose PEX told of it, or -1 */
 	unsigned pflags;	/* its BT_PEX_* flags when learned by PEX */
+	/*
+	 * BEP 9: its id for ut_metadata (0: not spoken); the requests it
+	 * made, counted against BT_SEED_MD_ASKS; the answers waiting, as
+	 * piece numbers (allocated at its first request); the answer
+	 * being sent, and how much of it is.
+	 */
+	uint8_t md_id;
+	uint32_t *mdq;
+	unsigned mdqhead, mdqn, mdasks, mdsent;
+	struct bt_buf md;
+	size_t mdoff;
 	/* requests (q and out: allocated while connected) */
 	struct req *q;
 	unsigned qhead, qn, qlive, depth;
@@ -886,13 +897,47 @@ set_events(struct swarm *s, struct peer *p, int out)
 	p->pollout = out;
 }
 
+/* Bytes to send: the out buffer, or ut_metadata answers (BEP 9). */
+static int
+out_pending(const struct peer *p)
+{
+	return p->outlen > 0 || p->mdoff < p->md.len || p->mdqhead < p->mdqn;
+}
+
+static int md_next(struct swarm *, struct peer *);
+
+/*
+ * Send what waits, in the order of the stream: an answer to a ut_metadata
+ * request being sent (it is up to 16 KiB, more than the out buffer holds,
+ * so it has a buffer of its own), then the out buffer (requests added
+ * meanwhile), then, once that is empty, the next answer waiting. An
+ * answer is built only as the socket takes it: requests are not held up
+ * by more than one, and the memory is one answer a peer.
+ */
 static int
 flush(struct swarm *s, struct peer *p)
 {
+	const uint8_t *b;
+	size_t n;
 	ssize_t w;
+	int md;
 
-	while (p->outlen > 0) {
-		w = send(p->fd, p->out, p->outlen, MSG_NOSIGNAL);
+	for (;;) {
+		if (p->mdoff < p->md.len) {
+			md = 1;
+			b = (const uint8_t *)p->md.p + p->mdoff;
+			n = p->md.len - p->mdoff;
+		} else if (p->outlen > 0) {
+			md = 0;
+			b = p->out;
+			n = p->outlen;
+		} else if (p->mdqhead < p->mdqn) {
+			if (md_next(s, p) < 0)
+				return -1;
+			continue;
+		} else
+			break;
+		w = send(p->fd, b, n, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -901,11 +946,20 @@ flush(struct swarm *s, struct peer *p)
 			drop(s, p, BT_LOG_INFO, "send: %s", strerror(errno));
 			return -1;
 		}
+		p->t_sent = s->now;
+		if (md) {
+			p->mdoff += (size_t)w;
+			if (p->mdoff == p->md.len) {
+				p->mdoff = p->md.len = 0;
+				if (p->mdqhead == p->mdqn)
+					bt_buf_free(&p->md);
+			}
+			continue;
+		}
 		memmove(p->out, p->out + w, p->outlen - (size_t)w);
 		p->outlen -= (size_t)w;
-		p->t_sent = s->now;
 	}
-	set_events(s, p, p->outlen > 0);
+	set_events(s, p, out_pending(p));
 	return 0;
 }
 
@@ -953,6 +1007,12 @@ drop(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 	free(p->allowed);
 	p->allowed = NULL;
 	p->nallowed = 0;
+	free(p->mdq);
+	p->mdq = NULL;
+	p->mdqhead = p->mdqn = 0;
+	bt_buf_free(&p->md);
+	memset(&p->md, 0, sizeof(p->md));
+	p->mdoff = 0;
 	if (p->fd >= 0) {
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, p->fd, NULL);
 		close(p->fd);
@@ -1163,6 +1223,9 @@ send_extensions(struct swarm *s, struct peer *p)
 	memset(&b, 0, sizeof(b));
 	hc.pex = 1;
 	hc.reqq = BT_SWARM_MAX_QUEUE;
+	/* BEP 9: a peer that came from a magnet link gets the info dict. */
+	hc.metadata = 1;
+	hc.metadata_size = (int64_t)s->t->info_len;
 	if (bt_ext_hs_encode(&b, &hc) < 0 || b.oom) {
 		bt_buf_free(&b);
 		bt_errf(s->e, BT_EX_SOFTWARE, -1, "out of memory");
@@ -1176,17 +1239,24 @@ send_extensions(struct swarm *s, struct peer *p)
 
 /*
  * An extended message's header: the handshake and ut_pex are read whole
- * (at most BT_EXT_MAX_HANDSHAKE bytes), others skipped, as are all from a
- * peer that did not set the BEP 10 bit.
+ * (at most BT_EXT_MAX_HANDSHAKE bytes), ut_metadata too (at most
+ * BT_SEED_MD_MAX_MSG: a request is a small dict), others skipped, as are
+ * all from a peer that did not set the BEP 10 bit.
  */
 static int
 ext_begin(struct swarm *s, struct peer *p, uint8_t xid, uint32_t len)
 {
 	size_t n = (size_t)len - 1;	/* the extended id and payload */
 
-	if (!(p->rsv & BT_RSV_EXT) ||
-	    (xid != BT_EXT_HANDSHAKE && xid != BT_EXT_UT_PEX))
+	if (!(p->rsv & BT_RSV_EXT) || (xid != BT_EXT_HANDSHAKE &&
+	    xid != BT_EXT_UT_PEX && xid != BT_EXT_UT_METADATA))
 		return 0;
+	if (xid == BT_EXT_UT_METADATA && n - 1 > BT_SEED_MD_MAX_MSG) {
+		drop(s, p, BT_LOG_BAD, "ut_metadata message of %zu bytes over "
+		    "the limit of %d (limit BT_SEED_MD_MAX_MSG)", n - 1,
+		    BT_SEED_MD_MAX_MSG);
+		return -1;
+	}
 	if (n - 1 > BT_EXT_MAX_HANDSHAKE) {
 		drop(s, p, BT_LOG_BAD, "extended message of %zu bytes over "
 		    "the limit of %d (limit BT_EXT_MAX_HANDSHAKE)", n - 1,
@@ -1215,6 +1285,7 @@ ext_handshake(struct swarm *s, struct peer *p, const uint8_t *x, size_t n)
 	}
 	/* BEP 10: a later handshake updates what an earlier one said. */
 	p->pex_id = h.ut_pex;
+	p->md_id = h.ut_metadata;
 	p->reqq = h.reqq > 0 ? h.reqq : 0;
 	if (p->reqq > 0)
 		plog(s, p, BT_LOG_INFO, "extension handshake: client \"%s\"%s, "
@@ -1426,12 +1497,99 @@ pex_message(struct swarm *s, struct peer *p, const uint8_t *x, size_t n)
 	return s->failed ? -1 : 0;
 }
 
+/* ---- metadata served (BEP 9) ------------------------------------------ */
+
+/*
+ * A ut_metadata request: answered whatever the choke state (BEP 9 has
+ * none), a piece past the last with a reject. Each piece may be asked
+ * for BT_SEED_MD_ASKS times on a connection (a client asks once, again
+ * after a reject); more is a flood. The answer waits its turn in mdq.
+ */
+static int
+md_request(struct swarm *s, struct peer *p, uint32_t piece)
+{
+	uint32_t np = bt_md_npieces((int64_t)s->t->info_len);
+	size_t max = (size_t)BT_SEED_MD_ASKS * np;
+
+	if (++p->mdasks > max) {
+		drop(s, p, BT_LOG_BAD, "ut_metadata request flood: %u requests "
+		    "for %u piece%s of metadata (limit BT_SEED_MD_ASKS, %d a "
+		    "piece)", p->mdasks, np, np == 1 ? "" : "s",
+		    BT_SEED_MD_ASKS);
+		return -1;
+	}
+	/* BEP 10: an answer goes under the id its handshake gave. */
+	if (p->md_id == 0) {
+		plog(s, p, BT_LOG_INFO, "ut_metadata request ignored: its "
+		    "extension handshake gave no ut_metadata id");
+		return 0;
+	}
+	if (p->mdq == NULL &&
+	    (p->mdq = malloc(max * sizeof(*p->mdq))) == NULL) {
+		bt_errf(s->e, BT_EX_SOFTWARE, -1, "out of memory");
+		s->failed = 1;
+		return -1;
+	}
+	p->mdq[p->mdqn++] = piece;
+	return 0;
+}
+
+/* The next answer waiting, into the peer's answer buffer (flush). */
+static int
+md_next(struct swarm *s, struct peer *p)
+{
+	const uint8_t *info = (const uint8_t *)s->t->raw + s->t->info_off;
+	uint32_t np = bt_md_npieces((int64_t)s->t->info_len);
+	uint32_t piece = p->mdq[p->mdqhead++];
+
+	p->md.len = p->mdoff = 0;
+	if (bt_md_answer(&p->md, p->md_id, info, s->t->info_len, piece) < 0 ||
+	    p->md.oom) {
+		bt_errf(s->e, BT_EX_SOFTWARE, -1, "out of memory");
+		s->failed = 1;
+		return -1;
+	}
+	if (piece >= np)
+		plog(s, p, BT_LOG_INFO, "ut_metadata request for piece %u "
+		    "past the last (%u): rejected", piece, np - 1);
+	else if (++p->mdsent == np)
+		plog(s, p, BT_LOG_INFO, "metadata sent (%zu bytes)",
+		    s->t->info_len);
+	return 0;
+}
+
+/*
+ * A ut_metadata message: a request is answered; data and rejects answer
+ * requests we never make and are ignored, as is a message of an unknown
+ * type (BEP 9); one that does not parse drops the peer.
+ */
+static int
+md_message(struct swarm *s, struct peer *p, const uint8_t *x, size_t n)
+{
+	struct bt_md_msg m;
+	struct bt_err e;
+
+	if (bt_md_parse(x, n, &m, &e) < 0) {
+		if (m.type == BT_MD_UNKNOWN) {
+			plog(s, p, BT_LOG_INFO, "ignored: %s", e.msg);
+			return 0;
+		}
+		drop(s, p, BT_LOG_BAD, "%s", e.msg);
+		return -1;
+	}
+	if (m.type == BT_MD_REQUEST)
+		return md_request(s, p, m.piece);
+	return 0;
+}
+
 /* A whole extended message: its id, then its payload. */
 static int
 ext_message(struct swarm *s, struct peer *p, const uint8_t *x, size_t n)
 {
 	if (x[0] == BT_EXT_HANDSHAKE)
 		return ext_handshake(s, p, x + 1, n - 1);
+	if (x[0] == BT_EXT_UT_METADATA)
+		return md_message(s, p, x + 1, n - 1);
 	return pex_message(s, p, x + 1, n - 1);
 }
 
@@ -2068,7 +2226,7 @@ tick(struct swarm *s)
 			out_add(p, m, bt_wire_keepalive(m));
 		p->rejected = 0;
 		fill_requests(s, p);
-		if (p->outlen > 0)
+		if (out_pending(p))
 			flush(s, p);
 	}
 	if (second) {
@@ -2192,6 +2350,8 @@ teardown(struct swarm *s)
 		free(p->have);
 		free(p->ext);
 		free(p->allowed);
+		free(p->mdq);
+		bt_buf_free(&p->md);
 		free(p->q);
 		free(p);
 	}

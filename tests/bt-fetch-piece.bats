@@ -614,3 +614,126 @@ hostile_alone_ok() {
 	assert_equal "$(sed 1d "$BATS_TEST_TMPDIR/pex" | sort -u | wc -l)" 1000
 	assert_line --regexp "^bt-fetch-piece: 0/255 pieces, .* 1006 peers tried, "
 }
+
+# BEP 9: bt-fetch-piece serves the metadata to the peers it dials.
+
+# The bytes of a torrent's info dictionary (the metadata): info_dict FILE
+info_dict() {
+	/usr/bin/python3 -c 'import sys
+sys.path.insert(0, sys.argv[1])
+import torrent
+raw = open(sys.argv[2], "rb").read()
+i = raw.index(b"4:info") + 6
+sys.stdout.buffer.write(raw[i:torrent.bdecode(raw, i)[1]])' \
+	    "$top/tests/helpers" "$1"
+}
+
+# hostile_md MODE TORRENT DATA: a hostile peer writing the ut_metadata
+# messages it gets to $BATS_TEST_TMPDIR/md; sets HOSTILE_PORT.
+hostile_md() {
+	"$BT_TOOLS/hostile-peer" -m "$1" -t "$2" -f "$3" -l 60 \
+	    -o "$BATS_TEST_TMPDIR/md" >"$BATS_TEST_TMPDIR/hostile.port" 3>&- &
+	HOSTILE_PID=$!
+	wait_for 10 test -s "$BATS_TEST_TMPDIR/hostile.port"
+	HOSTILE_PORT=$(cat "$BATS_TEST_TMPDIR/hostile.port")
+}
+
+@test "a libtorrent peer given only the magnet link gets the metadata from bt-fetch-piece, which downloads from a seeder beside it" {
+	local d=$BATS_FILE_TMPDIR t=$BATS_TEST_TMPDIR ih sport lport len
+	ih=$(info_hash_of "$d/h.torrent")
+	sport=$(quick_free_port)
+	# Slowed down: the download lasts while the metadata goes out.
+	SEED_RATE=1000000 seed_lt "$d/h.torrent" "$d/single" "$sport"
+	lport=$(quick_free_port)
+	mkdir "$t/lt"
+	/usr/bin/python3 "$top/tests/tools/lt-leech.py" -t 60 -l "$lport" \
+	    -m "$t/info" "magnet:?xt=urn:btih:$ih" "$t/lt" >"$t/leech.log" \
+	    2>&1 3>&- &
+	HOSTILE_PIDS="${HOSTILE_PIDS:-} $!"
+	wait_for 30 grep -qx ready "$t/leech.log"
+	printf '127.0.0.1 %s\n' "$lport" "$sport" |
+	    bt-fetch-piece -vv -t "$d/h.torrent" -a 2>"$t/err" |
+	    bt-assemble -C "$t/out"
+	cmp "$d/single/h" "$t/out/h"
+	wait_for 10 grep -qx 'metadata received' "$t/leech.log"
+	info_dict "$d/h.torrent" >"$t/want"
+	cmp "$t/want" "$t/info"
+	len=$(stat -c %s "$t/want")
+	run grep -F "127.0.0.1 $lport: metadata" "$t/err"
+	assert_output "bt-fetch-piece: 127.0.0.1 $lport: metadata sent ($len bytes)"
+	run tail -1 "$t/err"
+	assert_output --regexp "^bt-fetch-piece: 255/255 pieces, .* of 2 peers tried, 1 served, 0 dropped, "
+}
+
+@test "answers ut_metadata requests with the exact bytes of the info dict, and a piece past the last with a reject" {
+	local d=$BATS_FILE_TMPDIR t=$BATS_TEST_TMPDIR len
+	hostile_md mdask "$d/h.torrent" "$d/single/h"
+	bt-fetch-piece -vv -t "$d/h.torrent" -a <<<"127.0.0.1 $HOSTILE_PORT" \
+	    2>"$t/err" | bt-assemble -C "$t/out"
+	cmp "$d/single/h" "$t/out/h"
+	info_dict "$d/h.torrent" >"$t/info"
+	len=$(stat -c %s "$t/info")
+	{
+		printf 'd8:msg_typei1e5:piecei0e10:total_sizei%see' "$len"
+		cat "$t/info"
+		printf 'd8:msg_typei2e5:piecei1ee'
+	} >"$t/want"
+	cmp "$t/want" "$t/md"
+	run grep -F "127.0.0.1 $HOSTILE_PORT: " "$t/err"
+	assert_line "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: metadata sent ($len bytes)"
+	assert_line "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: ut_metadata request for piece 1 past the last (0): rejected"
+}
+
+@test "metadata of two pieces: 16 KiB, the rest, then a reject of piece 2" {
+	local t=$BATS_TEST_TMPDIR i len
+	# 300 files of the same 1000 bytes, with long names: an info dict
+	# over 16 KiB, and the data is any order of the files.
+	local name=file-with-a-long-name-to-make-the-info-dict-big
+	mkdir -p "$t/set"
+	rand_file "$t/one" 1000
+	for i in $(seq 100 399); do
+		cp "$t/one" "$t/set/$name-$i"
+	done
+	mktorrent -l 15 -a http://127.0.0.1:1/announce -o "$t/big.torrent" \
+	    "$t/set" >/dev/null
+	for i in $(seq 100 399); do cat "$t/one"; done >"$t/all"
+	info_dict "$t/big.torrent" >"$t/info"
+	len=$(stat -c %s "$t/info")
+	[ "$len" -gt 16384 ] && [ "$len" -le 32768 ]
+	hostile_md mdask "$t/big.torrent" "$t/all"
+	bt-fetch-piece -t "$t/big.torrent" -a <<<"127.0.0.1 $HOSTILE_PORT" |
+	    bt-assemble -C "$t/out"
+	diff -r "$t/set" "$t/out/set"
+	{
+		printf 'd8:msg_typei1e5:piecei0e10:total_sizei%see' "$len"
+		head -c 16384 "$t/info"
+		printf 'd8:msg_typei1e5:piecei1e10:total_sizei%see' "$len"
+		tail -c +16385 "$t/info"
+		printf 'd8:msg_typei2e5:piecei2ee'
+	} >"$t/want"
+	cmp "$t/want" "$t/md"
+}
+
+@test "a ut_metadata request flood drops the peer, naming BT_SEED_MD_ASKS" {
+	hostile_beside mdflood "ut_metadata request flood: 5 requests for 1 piece of metadata (limit BT_SEED_MD_ASKS, 4 a piece)"
+}
+
+@test "a ut_metadata message without msg_type drops the peer" {
+	hostile_beside mdbad "ut_metadata: no integer msg_type"
+}
+
+@test "a ut_metadata message over BT_SEED_MD_MAX_MSG drops the peer before it is read" {
+	hostile_beside mdbig "ut_metadata message of 2000 bytes over the limit of 1024 (limit BT_SEED_MD_MAX_MSG)"
+}
+
+@test "a ut_metadata message of an unknown type is ignored (BEP 9)" {
+	local d=$BATS_FILE_TMPDIR t=$BATS_TEST_TMPDIR
+	hostile mdunknown "$d/h.torrent" "$d/single/h"
+	bt-fetch-piece -vv -t "$d/h.torrent" -a <<<"127.0.0.1 $HOSTILE_PORT" \
+	    2>"$t/err" | bt-assemble -C "$t/out"
+	cmp "$d/single/h" "$t/out/h"
+	run grep -F "127.0.0.1 $HOSTILE_PORT: ignored" "$t/err"
+	assert_output "bt-fetch-piece: 127.0.0.1 $HOSTILE_PORT: ignored: ut_metadata: unknown msg_type 7"
+	run tail -1 "$t/err"
+	assert_output --regexp " 0 dropped, "
+}

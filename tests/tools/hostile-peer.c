@@ -2,6 +2,7 @@
  * hostile-peer: a seeder that misbehaves on purpose, for tests.
  *
  *	hostile-peer [-6] -m MODE -t TORRENT -f DATA [-p PORT] [-l SECONDS]
+ *	    [-o FILE]
  *
  * Listens on 127.0.0.1:PORT (on [::1] with -6; 0 or none: any free
  * port), prints the port on stdout, serves each connection in a child
@@ -32,6 +33,16 @@
  *			127.1.0.0/16 that refuse connections (a block of them
  *			per listening port), and a second one at once
  *	pexchoke	the same PEX messages, then never unchokes
+ *	mdask		serves correctly, after asking (BEP 9, under id 1,
+ *			bt's) for each piece of the metadata, in order, and
+ *			for the piece past the last; appends the payload of
+ *			every ut_metadata message it gets (under its id 3)
+ *			to FILE; unchokes once it has an answer to each
+ *	mdflood		asks for piece 0 of the metadata 5 times a piece of
+ *			it, then serves correctly
+ *	mdbad		a ut_metadata message with no msg_type
+ *	mdunknown	a ut_metadata message of msg_type 7, then serves
+ *	mdbig		a ut_metadata message of 2000 bytes
  *	corrupt		every block has one byte flipped
  *	unasked		answers each request with a block at a wrong offset
  *	wronglen	answers each request with half the block
@@ -66,6 +77,7 @@ static int data_fd;
 /* Global, so that they are still reachable at exit (LeakSanitizer). */
 static uint8_t *bf;		/* our bitfield */
 static uint8_t *asked;		/* reject: blocks rejected once */
+static const char *mdout;	/* mdask: where ut_metadata messages go */
 
 static void die(const char *) __attribute__((noreturn));
 
@@ -130,7 +142,7 @@ static unsigned
 reserved(void)
 {
 	if (is("noisy") || is("badext") || is("bigext") || is("pex") ||
-	    is("pexchoke"))
+	    is("pexchoke") || strncmp(mode, "md", 2) == 0)
 		return BT_RSV_FAST | BT_RSV_EXT;
 	if (is("haveall") || is("havenone") || is("reject") ||
 	    is("rejectunasked") || is("allowfast") || is("chokereject") ||
@@ -193,6 +205,67 @@ send_pex(int fd, uint16_t lport)
 	memcpy(m + n, "e", 1);
 	n += 1;
 	send_ext(fd, 2, m, (uint32_t)n);
+}
+
+/* A ut_metadata request for piece i, under bt's id for it (1). */
+static void
+send_md_request(int fd, uint32_t i)
+{
+	char m[64];
+	int n;
+
+	n = snprintf(m, sizeof(m), "d8:msg_typei0e5:piecei%uee", i);
+	send_ext(fd, 1, m, (uint32_t)n);
+}
+
+/* The metadata modes' first messages, after the extension handshake. */
+static void
+send_md(int fd)
+{
+	static const char xhs[] = "d1:md11:ut_metadatai3ee1:v7:hostilee";
+	uint32_t np = (uint32_t)((t.info_len + 16383) / 16384), i;
+
+	send_ext(fd, 0, xhs, sizeof(xhs) - 1);
+	if (is("mdask")) {
+		for (i = 0; i <= np; i++)
+			send_md_request(fd, i);
+	} else if (is("mdflood")) {
+		for (i = 0; i < 5 * np; i++)
+			send_md_request(fd, 0);
+	} else if (is("mdbad"))
+		send_ext(fd, 1, "d5:piecei0ee", 12);
+	else if (is("mdunknown"))
+		send_ext(fd, 1, "d8:msg_typei7e5:piecei0ee", 25);
+	else if (is("mdbig")) {
+		uint8_t h[6];
+
+		bt_put32(h, 2000 + 2);
+		h[4] = BT_MSG_EXTENDED;
+		h[5] = 1;
+		put(fd, h, 6);
+	}
+}
+
+/*
+ * mdask: a ut_metadata message for us (id 3), its payload to mdout; once
+ * the answers to each request are in, unchoke.
+ */
+static void
+save_md(int fd, const uint8_t *m, uint32_t len)
+{
+	static uint32_t got;
+	uint32_t np = (uint32_t)((t.info_len + 16383) / 16384);
+	FILE *f;
+
+	if (mdout == NULL || len < 2 || m[0] != BT_MSG_EXTENDED || m[1] != 3)
+		return;
+	if ((f = fopen(mdout, "ab")) == NULL)
+		die(mdout);
+	fwrite(m + 2, 1, len - 2, f);
+	if (fclose(f) != 0)
+		die(mdout);
+	if (++got == np + 1)
+		msg(fd, BT_MSG_UNCHOKE, NULL, 0);
 }
 
 /* 1 when fd has something to read within ms. */
@@ -280,6 +353,8 @@ serve(int fd)
 		send_pex(fd, ntohs(sin.sin_port));
 		send_pex(fd, ntohs(sin.sin_port));
 	}
+	if (strncmp(mode, "md", 2) == 0)
+		send_md(fd);
 	if (is("haveall") || is("haveall-nofast"))
 		msg(fd, BT_MSG_HAVE_ALL, NULL, 0);
 	else if (is("havenone")) {
@@ -315,7 +390,7 @@ serve(int fd)
 			msg(fd, BT_MSG_ALLOWED_FAST, x, 4);
 		}
 		choking = 1;
-	} else if (!is("pexchoke"))
+	} else if (!is("pexchoke") && !is("mdask"))
 		msg(fd, BT_MSG_UNCHOKE, NULL, 0);
 	bpp = (uint32_t)((t.piece_length + 16383) / 16384);
 	if (is("reject") && (asked = calloc((size_t)t.npieces * bpp, 1)) ==
@@ -336,6 +411,16 @@ serve(int fd)
 		len = bt_get32(m);
 		if (len == 0)
 			continue;
+		if (len > sizeof(m) && mdout != NULL) {
+			uint8_t *x = malloc(len);
+
+			if (x == NULL)
+				die("malloc");
+			get(fd, x, len);
+			save_md(fd, x, len);
+			free(x);
+			continue;
+		}
 		if (len > sizeof(m)) {
 			/* a message we do not care about: skip it */
 			while (len > 0) {
@@ -347,6 +432,7 @@ serve(int fd)
 			continue;
 		}
 		get(fd, m, len);
+		save_md(fd, m, len);
 		if (m[0] != BT_MSG_REQUEST || len != 13 || is("stall"))
 			continue;
 		if (is("noisy"))
@@ -393,7 +479,7 @@ main(int argc, char *argv[])
 	const char *tfile = NULL, *dfile = NULL;
 	int ch, port = 0, life = 60, ls, fd, one = 1, six = 0;
 
-	while ((ch = getopt(argc, argv, "6f:l:m:p:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "6f:l:m:o:p:t:")) != -1) {
 		switch (ch) {
 		case '6':
 			six = 1;
@@ -407,6 +493,9 @@ main(int argc, char *argv[])
 		case 'm':
 			mode = optarg;
 			break;
+		case 'o':
+			mdout = optarg;
+			break;
 		case 'p':
 			port = atoi(optarg);
 			break;
@@ -419,7 +508,7 @@ main(int argc, char *argv[])
 	}
 	if (mode == NULL || tfile == NULL || dfile == NULL) {
 		fprintf(stderr, "usage: hostile-peer [-6] -m MODE -t TORRENT "
-		    "-f DATA [-p PORT] [-l SECONDS]\n");
+		    "-f DATA [-p PORT] [-l SECONDS] [-o FILE]\n");
 		exit(64);
 	}
 	if (bt_torrent_load(&t, tfile, &e) < 0) {
