@@ -35,7 +35,9 @@ cleanup() {
 	for p in $pids; do wait "$p" 2>/dev/null || :; done
 	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal (a closed pipe too) still stops the seeders: exit runs cleanup.
+trap 'exit 1' HUP INT PIPE TERM
 cd "$tmp"
 
 port() {

@@ -36,7 +36,9 @@ cleanup() {
 	for p in $pids; do wait "$p" 2>/dev/null || :; done
 	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal (a closed pipe too) still stops the seeders: exit runs cleanup.
+trap 'exit 1' HUP INT PIPE TERM
 cd "$tmp"
 
 port() {
@@ -99,7 +101,7 @@ print(len(d) - i - 1)' "$t.torrent")
 		sp=$(port)
 		LT_SEED_ANNOUNCE=1 /usr/bin/python3 \
 		    "$top/tests/tools/lt-seed.py" "$t.torrent" seed "$sp" \
-		    3600 >"seed.$sp.log" 2>&1 &
+		    900 >"seed.$sp.log" 2>&1 &
 		pids="$pids $!"
 		echo "127.0.0.1 $sp" >>"$t.peers"
 		echo "$sp" >>seedports
