@@ -7,11 +7,13 @@
 #
 # N libtorrent sessions in this one process (default 1), each listening
 # on 127.0.0.1 (a port of its own; LPORT for the first if given),
-# download TORRENT into OUTDIR/1 .. OUTDIR/N (OUTDIR itself when N is 1). With PORT they connect to the
-# seeder at ADDR:PORT (default 127.0.0.1) and ignore the trackers;
-# without, they use the torrent's trackers (which must be on 127.0.0.1).
+# download TORRENT into OUTDIR/1 .. OUTDIR/N (OUTDIR itself when N is 1).
+# With PORT they connect to the seeder at ADDR:PORT (default 127.0.0.1)
+# and ignore the trackers; without, they use the torrent's trackers
+# (which must be on 127.0.0.1).
 # TORRENT may be a magnet link: the metadata then comes from the peers
-# (BEP 9), the only trackers being the link's.
+# (BEP 9), the only trackers being the link's. With LPORT it prints
+# "listening LPORT" once peers may dial it.
 # -m FILE: print "ready" once the torrents are in their sessions (peers
 # that dial the first are taken from then on), and once the first has the
 # metadata (from a magnet link), "metadata received", writing the info
@@ -77,6 +79,13 @@ for i in range(n):
     handles.append(h)
 
 deadline = time.time() + limit
+if lport:
+    # Peers may dial it now: the torrent is added and checked.
+    while time.time() < deadline and handles[0].status().state in (
+            lt.torrent_status.checking_files,
+            lt.torrent_status.checking_resume_data):
+        time.sleep(0.05)
+    print("listening %d" % lport, flush=True)
 if mdfile is not None:
     # Added torrents start paused until the session's queue starts them
     # (auto-managed), and refuse peers meanwhile.
