@@ -277,6 +277,25 @@
  */
 #define BT_SEED_MD_MAX_MSG	1024
 #define BT_SEED_MD_ASKS		4
+/*
+ * ut_pex (BEP 11) sent by bt-seed: to each peer that speaks it, the
+ * peers connected to us added and dropped since our last message, at
+ * most BT_PEX_SEND_PEERS of each (BEP 11: 50), every
+ * BT_SEED_PEX_INTERVAL_MS (BEP 11: not more than once a minute; the
+ * default of --pex-interval), the first BT_SEED_PEX_FIRST_MS after the
+ * peer's extension handshake, so that a newcomer learns the swarm soon.
+ */
+#define BT_PEX_SEND_PEERS	50
+#define BT_SEED_PEX_INTERVAL_MS	60000
+#define BT_SEED_PEX_FIRST_MS	5000
+/*
+ * BEP 6 allowed fast set sent by bt-seed to each fast IPv4 peer (BEP 6's
+ * k; libtorrent sends 5), and the blocks of it served to one peer while
+ * choked: 10 pieces of 256 KiB, enough to start trading, not a free
+ * ride past the choker. Requests past it are rejected.
+ */
+#define BT_SEED_ALLOWED_FAST	10
+#define BT_SEED_FAST_MAX_BLOCKS	160
 
 /*
  * lib/swarm (bt-fetch-piece) under load. Connects and handshakes in

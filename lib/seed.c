@@ -25,6 +25,7 @@
 #include "ext.h"
 #include "seed_int.h"
 #include "store.h"
+#include "util.h"
 #include "wire.h"
 
 /* Piece states. */
@@ -35,6 +36,12 @@ enum { RX_HANDSHAKE, RX_LEN, RX_FIXED, RX_SKIP, RX_EXT };
 
 struct req {
 	uint32_t index, begin, len;
+};
+
+/* An address as PEX compares it: family, IP (IPv4 in the first 4
+   bytes), port, so that memcmp sorts. */
+struct pexkey {
+	uint8_t k[19];
 };
 
 struct peer {
@@ -64,6 +71,14 @@ struct peer {
 	/* What both sides speak: BEP 10, BEP 6 (from its reserved bits). */
 	int ext, fast;
 	uint8_t ut_metadata;	/* its id for ut_metadata; 0: not spoken */
+	uint8_t ut_pex;		/* its id for ut_pex; 0: not spoken */
+	uint16_t lport;		/* "p" of its extension handshake; 0: none */
+
+	/* ut_pex (BEP 11): when its last message was taken (0: never),
+	   when ours is due (0: not yet), what it has been told (sorted). */
+	int64_t pex_rx, pex_tx;
+	struct pexkey *told;
+	size_t ntold;
 
 	/* An extended message read whole (RX_EXT): its id, payload. */
 	uint8_t xid;
@@ -131,19 +146,18 @@ struct seed {
 	size_t linelen;
 	int longline;		/* skipping the rest of a long line */
 	unsigned lineno;
+	int pex_ms;		/* between our ut_pex messages to a peer */
+	size_t npexdial;	/* peers dialed because of ut_pex */
+	int pexfull;		/* BT_PEX_MAX_PEERS logged */
+	/* The peers connected that others may dial, for ut_pex: built
+	   once a tick when a message is due. */
+	struct pexkey *conn;
+	uint8_t *connflags;
+	size_t nconn;
 };
 
 /* epoll tags for the non-peer descriptors. */
 static char tag_listen0, tag_listen1, tag_event, tag_peers;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint32_t
 rnd(struct seed *s)
@@ -294,6 +308,7 @@ send_ext_handshake(struct seed *s, struct peer *p)
 	memset(&c, 0, sizeof(c));
 	c.metadata = 1;
 	c.metadata_size = (int64_t)s->t->info_len;
+	c.pex = 1;
 	c.port = s->st->port;
 	c.reqq = BT_SEED_MAX_QUEUE;
 	c.upload_only = 1;
@@ -378,6 +393,7 @@ peer_free(struct seed *s, struct peer *p)
 	free(p->buf);
 	free(p->xb);
 	free(p->mdq);
+	free(p->told);
 	free(p);
 }
 
@@ -633,6 +649,268 @@ md_answer(struct seed *s, struct peer *p)
 		    (long long)size);
 }
 
+static int dial(struct seed *, const struct bt_peer_addr *);
+
+/* Where a peer listens, for PEX: the address we dialed, or its IP with
+   the "p" of its extension handshake; 0 if we do not know. */
+static int
+listen_addr(const struct peer *p, struct bt_peer_addr *a)
+{
+	*a = p->addr;
+	if (p->outgoing)
+		return 1;
+	if (p->lport == 0)
+		return 0;
+	if (a->sa.ss_family == AF_INET)
+		((struct sockaddr_in *)&a->sa)->sin_port = htons(p->lport);
+	else
+		((struct sockaddr_in6 *)&a->sa)->sin6_port = htons(p->lport);
+	return 1;
+}
+
+static void
+pex_key(const struct bt_peer_addr *a, struct pexkey *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (a->sa.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&a->sa;
+
+		k->k[0] = 4;
+		memcpy(k->k + 1, &in->sin_addr, 4);
+		memcpy(k->k + 17, &in->sin_port, 2);
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)&a->sa;
+
+		k->k[0] = 6;
+		memcpy(k->k + 1, &in6->sin6_addr, 16);
+		memcpy(k->k + 17, &in6->sin6_port, 2);
+	}
+}
+
+static void
+pex_addr(const struct pexkey *k, struct bt_peer_addr *a)
+{
+	bt_peer_from_raw(a, k->k + 1, k->k[0] == 4 ? 4 : 16,
+	    (uint16_t)(k->k[17] << 8 | k->k[18]));
+}
+
+/* A peer connected whose listening address is a (it dialed us). */
+static int
+pex_connected(struct seed *s, const struct bt_peer_addr *a)
+{
+	struct bt_peer_addr l;
+	struct pexkey x, y;
+	size_t i;
+
+	pex_key(a, &x);
+	for (i = 0; i < s->npeer; i++)
+		if (!s->peer[i]->dead && listen_addr(s->peer[i], &l)) {
+			pex_key(&l, &y);
+			if (memcmp(&x, &y, sizeof(x)) == 0)
+				return 1;
+		}
+	return 0;
+}
+
+/*
+ * BEP 11: a ut_pex message. Its added peers that are new are dialed,
+ * BT_PEX_MAX_PEERS in a run; seeds are not (a seed has nothing to give
+ * a seed); dropped peers change nothing (we keep what we connected to).
+ */
+static void
+on_pex(struct seed *s, struct peer *p)
+{
+	struct bt_pex x;
+	struct bt_err e;
+	size_t i, ndial = 0, nseed = 0;
+	char nm[64];
+
+	if (p->pex_rx != 0 && s->now - p->pex_rx < BT_PEX_MIN_INTERVAL_MS) {
+		bt_seed_logf(s->o, "%s: ut_pex message %lld ms after the last "
+		    "one ignored (limit BT_PEX_MIN_INTERVAL_MS)", p->name,
+		    (long long)(s->now - p->pex_rx));
+		return;
+	}
+	p->pex_rx = s->now;
+	if (bt_pex_parse(p->xb, p->xn, BT_PEX_MAX_MSG_PEERS, &x, &e) < 0) {
+		bt_pex_free(&x);
+		drop(p, "%s", e.msg);
+		p->bad = e.status == BT_EX_DATAERR;
+		return;
+	}
+	for (i = 0; i < x.nadded; i++) {
+		if (x.flags[i] & BT_PEX_SEED) {
+			nseed++;
+			continue;
+		}
+		if (bt_peerlist_has(&s->dialed, &x.added[i]) ||
+		    pex_connected(s, &x.added[i]))
+			continue;
+		if (s->npexdial >= BT_PEX_MAX_PEERS) {
+			if (!s->pexfull)
+				bt_seed_logf(s->o, "limit BT_PEX_MAX_PEERS "
+				    "(%d): more peers from ut_pex not dialed",
+				    BT_PEX_MAX_PEERS);
+			s->pexfull = 1;
+			break;
+		}
+		if (dial(s, &x.added[i])) {
+			s->npexdial++;
+			ndial++;
+			bt_seed_logf(s->o, "%s: dialing (ut_pex from %s)",
+			    bt_peer_format(&x.added[i], nm, sizeof(nm)),
+			    p->name);
+		}
+	}
+	bt_seed_logf(s->o, "%s: ut_pex: %zu added (%zu seeds), %zu dropped, "
+	    "%zu dialed", p->name, x.nadded, nseed, x.ndropped, ndial);
+	if (x.over > 0)
+		bt_seed_logf(s->o, "%s: ut_pex: %zu peers past the first %d "
+		    "ignored (limit BT_PEX_MAX_MSG_PEERS)", p->name, x.over,
+		    BT_PEX_MAX_MSG_PEERS);
+	bt_pex_free(&x);
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct pexkey));
+}
+
+/*
+ * The peers others may dial (sorted, once each), for the messages due
+ * this tick: those that dialed us and told their port, and those we
+ * dialed. Flags: BT_PEX_SEED for a seed, BT_PEX_REACHABLE for one we
+ * reached.
+ */
+static int
+pex_build(struct seed *s)
+{
+	struct bt_peer_addr a;
+	struct {
+		struct pexkey k;
+		uint8_t f;
+	} *v;
+	size_t i, n = 0;
+
+	free(s->conn);
+	free(s->connflags);
+	s->conn = NULL;
+	s->connflags = NULL;
+	s->nconn = 0;
+	if ((v = malloc((s->npeer + 1) * sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *q = s->peer[i];
+
+		if (q->dead || !q->hs_done || !listen_addr(q, &a))
+			continue;
+		pex_key(&a, &v[n].k);
+		v[n].f = (q->peer_have >= s->t->npieces ? BT_PEX_SEED : 0) |
+		    (q->outgoing ? BT_PEX_REACHABLE : 0);
+		n++;
+	}
+	qsort(v, n, sizeof(*v), key_cmp);
+	if ((s->conn = malloc((n + 1) * sizeof(*s->conn))) == NULL ||
+	    (s->connflags = malloc(n + 1)) == NULL) {
+		free(v);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (s->nconn > 0 && memcmp(&s->conn[s->nconn - 1], &v[i].k,
+		    sizeof(v[i].k)) == 0)
+			continue;
+		s->conn[s->nconn] = v[i].k;
+		s->connflags[s->nconn++] = v[i].f;
+	}
+	free(v);
+	return 0;
+}
+
+/*
+ * BEP 11: our message to p: the peers connected since the last one
+ * (never p itself) and those gone since, at most BT_PEX_SEND_PEERS of
+ * each (the rest go next time). Nothing new: no message.
+ */
+static void
+pex_send(struct seed *s, struct peer *p)
+{
+	struct bt_peer_addr add[BT_PEX_SEND_PEERS], del[BT_PEX_SEND_PEERS];
+	uint8_t fl[BT_PEX_SEND_PEERS];
+	struct bt_peer_addr me;
+	struct pexkey self, *told;
+	struct bt_buf b = { 0 };
+	size_t i = 0, j = 0, nt = 0, na = 0, nd = 0;
+	int hasself = listen_addr(p, &me);
+
+	if (hasself)
+		pex_key(&me, &self);
+	if ((told = malloc((s->nconn + p->ntold + 1) * sizeof(*told))) ==
+	    NULL)
+		return;
+	while (i < s->nconn || j < p->ntold) {
+		int c = i == s->nconn ? 1 : j == p->ntold ? -1 :
+		    key_cmp(&s->conn[i], &p->told[j]);
+
+		if (c == 0) {
+			told[nt++] = p->told[j];
+			i++;
+			j++;
+		} else if (c < 0) {
+			/* Connected, not told: added. */
+			if ((!hasself || key_cmp(&s->conn[i], &self) != 0) &&
+			    na < BT_PEX_SEND_PEERS) {
+				pex_addr(&s->conn[i], &add[na]);
+				fl[na++] = s->connflags[i];
+				told[nt++] = s->conn[i];
+			}
+			i++;
+		} else {
+			/* Told, gone: dropped. */
+			if (nd < BT_PEX_SEND_PEERS)
+				pex_addr(&p->told[j], &del[nd++]);
+			else
+				told[nt++] = p->told[j];
+			j++;
+		}
+	}
+	free(p->told);
+	p->told = told;
+	p->ntold = nt;
+	if (na == 0 && nd == 0)
+		return;
+	if (bt_pex_encode(&b, p->ut_pex, add, fl, na, del, nd) < 0 || b.oom)
+		drop(p, "out of memory");
+	else {
+		ctl_add(p, b.p, b.len);
+		p->last_tx = s->now;
+		bt_seed_logf(s->o, "%s: ut_pex sent: %zu added, %zu dropped",
+		    p->name, na, nd);
+	}
+	bt_buf_free(&b);
+}
+
+/* The messages due: about once a minute to each peer (BEP 11). */
+static void
+pex_tick(struct seed *s)
+{
+	size_t i;
+	int built = 0;
+
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *p = s->peer[i];
+
+		if (p->dead || p->ut_pex == 0 || p->pex_tx == 0 ||
+		    s->now < p->pex_tx)
+			continue;
+		if (!built && pex_build(s) < 0)
+			return;
+		built = 1;
+		pex_send(s, p);
+		p->pex_tx = s->now + s->pex_ms;
+	}
+}
+
 /* A whole extended message (BEP 10) of an extension we speak. */
 static void
 on_extended(struct seed *s, struct peer *p)
@@ -649,6 +927,15 @@ on_extended(struct seed *s, struct peer *p)
 		}
 		/* BEP 10: a later handshake updates the ids. */
 		p->ut_metadata = h.ut_metadata;
+		p->ut_pex = h.ut_pex;
+		p->lport = h.port;
+		if (p->ut_pex != 0 && p->pex_tx == 0)
+			p->pex_tx = s->now + (s->pex_ms < BT_SEED_PEX_FIRST_MS ?
+			    s->pex_ms : BT_SEED_PEX_FIRST_MS);
+		return;
+	}
+	if (p->xid == BT_EXT_UT_PEX) {
+		on_pex(s, p);
 		return;
 	}
 	if (bt_md_parse(p->xb, p->xn, &m, &e) < 0) {
@@ -682,6 +969,12 @@ ext_begin(struct seed *s, struct peer *p)
 		max = BT_SEED_MD_MAX_MSG;
 		lim = "BT_SEED_MD_MAX_MSG";
 		what = "ut_metadata message";
+	} else if (p->xid == BT_EXT_UT_PEX) {
+		/* As lib/swarm: BT_PEX_MAX_MSG_PEERS of each kind fit in
+		   far less. */
+		max = BT_EXT_MAX_HANDSHAKE;
+		lim = "BT_EXT_MAX_HANDSHAKE";
+		what = "ut_pex message";
 	} else {
 		p->skip = n;
 		p->skip_bitfield = 0;
@@ -1279,13 +1572,37 @@ do_accept(struct seed *s, int lfd)
 	}
 }
 
+/* Our own listening address by -b (the loopback one is in dial). */
+static int
+is_self(struct seed *s, const struct bt_peer_addr *a)
+{
+	uint8_t ip[16];
+
+	if (s->o->bind == NULL)
+		return 0;
+	if (a->sa.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&a->sa;
+
+		return ntohs(in->sin_port) == s->st->port &&
+		    inet_pton(AF_INET, s->o->bind, ip) == 1 &&
+		    memcmp(&in->sin_addr, ip, 4) == 0;
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)&a->sa;
+
+		return ntohs(in6->sin6_port) == s->st->port &&
+		    inet_pton(AF_INET6, s->o->bind, ip) == 1 &&
+		    memcmp(&in6->sin6_addr, ip, 16) == 0;
+	}
+}
+
 static int
 peer_known(struct seed *s, const struct bt_peer_addr *a)
 {
 	return bt_peerlist_has(&s->dialed, a);
 }
 
-static void
+/* Connect to a, unless known, our own, or over a limit: 1 if tried. */
+static int
 dial(struct seed *s, const struct bt_peer_addr *a)
 {
 	struct peer *p;
@@ -1293,35 +1610,38 @@ dial(struct seed *s, const struct bt_peer_addr *a)
 	int fd;
 
 	if (peer_known(s, a) || s->npeer >= s->maxconns)
-		return;
+		return 0;
 	if (s->dialed.n >= BT_SEED_MAX_DIAL ||
 	    bt_peerlist_add(&s->dialed, a) < 0)
-		return;
+		return 0;
 	/* Our own listening address (trackers list us): not dialed. */
 	if (a->sa.ss_family == AF_INET && s->st->port ==
 	    ntohs(((const struct sockaddr_in *)&a->sa)->sin_port) &&
 	    ((const struct sockaddr_in *)&a->sa)->sin_addr.s_addr ==
 	    htonl(INADDR_LOOPBACK))
-		return;
+		return 0;
+	if (is_self(s, a))
+		return 0;
 	fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		bt_seed_logf(s->o, "%s: socket: %s",
 		    bt_peer_format(a, nm, sizeof(nm)), strerror(errno));
-		return;
+		return 0;
 	}
 	if (connect(fd, (const struct sockaddr *)&a->sa, a->salen) < 0 &&
 	    errno != EINPROGRESS) {
 		bt_seed_logf(s->o, "%s: connect: %s",
 		    bt_peer_format(a, nm, sizeof(nm)), strerror(errno));
 		close(fd);
-		return;
+		return 0;
 	}
 	if ((p = peer_new(s, fd, a, 1)) == NULL) {
 		close(fd);
-		return;
+		return 0;
 	}
 	p->connecting = 1;
+	return 1;
 }
 
 static void
@@ -1719,7 +2039,7 @@ loop(struct seed *s)
 	int n, timeout;
 
 	while (!*s->o->stop) {
-		s->now = now_ms();
+		s->now = bt_now_ms();
 		if (s->o->exit_after > 0 &&
 		    s->now - s->start >= (int64_t)(s->o->exit_after * 1000))
 			break;
@@ -1741,7 +2061,7 @@ loop(struct seed *s)
 				continue;
 			break;
 		}
-		s->now = now_ms();
+		s->now = bt_now_ms();
 		for (i = 0; i < (size_t)n; i++) {
 			void *ptr = ev[i].data.ptr;
 			struct peer *p;
@@ -1803,6 +2123,7 @@ loop(struct seed *s)
 		}
 		if (s->now >= s->next_tick) {
 			housekeeping(s);
+			pex_tick(s);
 			s->next_tick = s->now + 1000;
 		}
 		reap(s);
@@ -1845,13 +2166,14 @@ bt_seed_run(const struct bt_torrent *t, const char *dir,
 	s.data.dirfd = -1;
 	s.ann.efd = -1;
 	st->npieces = t->npieces;
-	s.start = s.now = now_ms();
+	s.start = s.now = bt_now_ms();
 	memcpy(s.peer_id, BT_PEER_ID_PREFIX, 8);
 	if (getrandom(s.peer_id + 8, sizeof(s.peer_id) - 8, 0) !=
 	    (ssize_t)(sizeof(s.peer_id) - 8) ||
 	    getrandom(&s.rng, sizeof(s.rng), 0) != sizeof(s.rng))
 		s.rng = (uint64_t)s.start * 2654435761u;
 	s.rng |= 1;
+	s.pex_ms = o->pex_ms > 0 ? o->pex_ms : BT_SEED_PEX_INTERVAL_MS;
 	limits(&s);
 	if (bt_sdata_open(&s.data, t, dir, (int)s.data.ncache, e) < 0)
 		goto out;
@@ -1878,7 +2200,7 @@ bt_seed_run(const struct bt_torrent *t, const char *dir,
 	ev.events = EPOLLIN;
 	ev.data.ptr = &tag_event;
 	epoll_ctl(s.ep, EPOLL_CTL_ADD, s.ann.efd, &ev);
-	s.now = now_ms();
+	s.now = bt_now_ms();
 	s.next_rechoke = s.now + BT_SEED_RECHOKE_MS;
 	s.next_optimistic = s.now + BT_SEED_OPTIMISTIC_MS;
 	s.next_tick = s.now + 1000;
@@ -1911,7 +2233,7 @@ out:
 	st->announces = s.ann.ok;
 	st->announce_errors = s.ann.failed;
 	st->have = s.have;
-	st->seconds = (double)(now_ms() - s.start) / 1000;
+	st->seconds = (double)(bt_now_ms() - s.start) / 1000;
 	for (i = 0; i < (size_t)s.nl; i++)
 		close(s.lfd[i]);
 	if (s.ep >= 0)
@@ -1920,6 +2242,8 @@ out:
 		close(s.spare);
 	bt_sdata_close(&s.data);
 	bt_peerlist_free(&s.dialed);
+	free(s.conn);
+	free(s.connflags);
 	free(s.state);
 	free(s.peer);
 	return r;

@@ -46,6 +46,9 @@ struct bt_seed_opts {
 	 * lines are logged and skipped.
 	 */
 	int peer_fd;
+	/* ut_pex (BEP 11): ms between our messages to a peer; 0: the
+	   default, BT_SEED_PEX_INTERVAL_MS. */
+	int pex_ms;
 	volatile sig_atomic_t *stop;	/* set by a signal handler */
 	/* One line for people (-v), without a newline; may be called from
 	   the announce thread. NULL: none. */

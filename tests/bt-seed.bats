@@ -5,6 +5,9 @@
 
 load helper
 
+# Background processes of a test (hostile leechers), killed by teardown.
+BG_PIDS=()
+
 setup_file() {
 	local d=$BATS_FILE_TMPDIR
 	mkdir -p "$d/data/multi/sub"
@@ -22,6 +25,12 @@ setup_file() {
 }
 
 teardown() {
+	local p
+	for p in "${BG_PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	BG_PIDS=()
 	seed_stop
 	leechers_stop
 	opentracker_stop
@@ -609,4 +618,109 @@ pleecher() {
 	run -0 "$BT_TOOLS/hostile-leecher" -f cancel \
 	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT"
 	assert_output $'handshake\nunchoked\nreject 46 32768 16384\npieces 1999'
+}
+
+# BEP 11, peer exchange.
+
+# lt-leech.py in the background listening on LPORT (set here), dialing
+# nobody but the seeder at $1 if given; LT_PID, LT_OUT its stdout.
+lt_listening() {
+	LPORT=$(free_port)
+	LT_OUT=$BATS_TEST_TMPDIR/lt.out
+	/usr/bin/python3 "$top/tests/tools/lt-leech.py" -t 90 -l "$LPORT" \
+	    "$BATS_FILE_TMPDIR/t.torrent" "$BATS_TEST_TMPDIR/out" ${1:+"$1"} \
+	    >"$LT_OUT" 2>&1 3>&- &
+	LT_PID=$!
+	BG_PIDS+=("$LT_PID")
+	wait_for 20 grep -q '^listening' "$LT_OUT"
+}
+
+@test "a peer named in a ut_pex message is dialed and downloads: same bytes" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	lt_listening
+	"$BT_TOOLS/hostile-leecher" -t 90 -P "$LPORT" pex-send \
+	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT" \
+	    >"$BATS_TEST_TMPDIR/h.out" 3>&- &
+	BG_PIDS+=("$!")
+	run -0 timeout 90 tail --pid="$LT_PID" -f /dev/null
+	wait "$LT_PID"
+	run cat "$LT_OUT"
+	assert_output $'listening '"$LPORT"$'\ndone 1'
+	same_data "$BATS_TEST_TMPDIR/out"
+	run cat "$BATS_TEST_TMPDIR/h.out"
+	assert_output $'handshake\nextension handshake ut_pex=2\nut_pex sent'
+	run grep -c "^bt-seed: 127.0.0.1 $LPORT: dialing (ut_pex from 127.0.0.1 [0-9]*)$" \
+	    "$SEED_LOG"
+	assert_output 1
+	run grep -c "^bt-seed: 127.0.0.1 $LPORT: connected (out)$" "$SEED_LOG"
+	assert_output 1
+	run grep -c "^bt-seed: 127.0.0.1 [0-9]*: ut_pex: 1 added (0 seeds), 0 dropped, 1 dialed$" \
+	    "$SEED_LOG"
+	assert_output 1
+}
+
+@test "a second ut_pex message within BT_PEX_MIN_INTERVAL_MS is ignored" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	"$BT_TOOLS/hostile-leecher" -t 30 -P 9 -r 2 pex-send \
+	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT" \
+	    >/dev/null 3>&- &
+	BG_PIDS+=("$!")
+	wait_for 20 grep -q 'after the last one ignored' "$SEED_LOG"
+	run grep -c "^bt-seed: 127.0.0.1 [0-9]*: ut_pex message [0-9]* ms after the last one ignored (limit BT_PEX_MIN_INTERVAL_MS)$" \
+	    "$SEED_LOG"
+	assert_output 1
+	run grep -c ": ut_pex: 1 added" "$SEED_LOG"
+	assert_output 1
+}
+
+@test "ut_pex sent names a libtorrent leecher by its listening port, never the peer itself" {
+	local hport
+	hport=$(free_port)
+	# Slow, so that libtorrent is still downloading when the message
+	# goes.
+	seed_start -n -r 256K --pex-interval 1 "$BATS_FILE_TMPDIR/t.torrent" \
+	    "$BATS_FILE_TMPDIR/data"
+	"$BT_TOOLS/hostile-leecher" -t 30 -P "$hport" pex \
+	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT" \
+	    >"$BATS_TEST_TMPDIR/h.out" 3>&- &
+	BG_PIDS+=("$!")
+	local hpid=$!
+	wait_for 10 grep -q '^extension handshake' "$BATS_TEST_TMPDIR/h.out"
+	lt_listening "$SEED_PORT"
+	run -0 timeout 30 tail --pid="$hpid" -f /dev/null
+	run cat "$BATS_TEST_TMPDIR/h.out"
+	assert_output "handshake
+extension handshake ut_pex=2
+ut_pex added 127.0.0.1 $LPORT 0"
+	run grep -c "^bt-seed: 127.0.0.1 [0-9]*: ut_pex sent: 1 added, 0 dropped$" \
+	    "$SEED_LOG"
+	assert_output 1
+}
+
+@test "a malformed ut_pex message drops the peer with its reason" {
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leecher pex-bad
+	assert_output $'handshake\nextension handshake ut_pex=2\nclosed by peer'
+	run grep -c ': dropped: ut_pex: added of 5 bytes, not a multiple of 6 (0 bytes sent)$' \
+	    "$SEED_LOG"
+	assert_output 1
+}
+
+@test "no ut_pex message goes to a peer that did not offer ut_pex" {
+	seed_start -n -r 256K --pex-interval 1 "$BATS_FILE_TMPDIR/t.torrent" \
+	    "$BATS_FILE_TMPDIR/data"
+	"$BT_TOOLS/hostile-leecher" -t 5 -P "$(free_port)" nopex \
+	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT" \
+	    >"$BATS_TEST_TMPDIR/h.out" 3>&- &
+	BG_PIDS+=("$!")
+	local hpid=$!
+	wait_for 10 grep -q '^extension handshake' "$BATS_TEST_TMPDIR/h.out"
+	lt_listening "$SEED_PORT"
+	run -0 timeout 30 tail --pid="$hpid" -f /dev/null
+	run cat "$BATS_TEST_TMPDIR/h.out"
+	assert_output $'handshake\nextension handshake ut_pex=2\nstill open after 5 s'
+	# Messages were due: libtorrent got one naming the other peer.
+	run grep -c "^bt-seed: 127.0.0.1 [0-9]*: ut_pex sent: 1 added, 0 dropped$" \
+	    "$SEED_LOG"
+	assert_output 1
 }

@@ -7,7 +7,7 @@
  *	    TORRENT ADDR PORT
  *
  * -f and -x set the fast extension (BEP 6) and extension protocol
- * (BEP 10) bits of its handshake.
+ * (BEP 10) bits of its handshake; -P PORT is a port for the pex modes.
  *
  *	bitfield	prints "bitfield " and one 0 or 1 a piece, "have
  *			all" or "have none" (BEP 6), or "bitfield none"
@@ -33,6 +33,18 @@
  *			metadata piece 0 without reading the answers
  *	extbig		(sets -x) an extension handshake of one byte over
  *			BT_EXT_MAX_HANDSHAKE
+ *	pex		(sets -x) offers ut_pex (and "p" -P PORT if given),
+ *			prints "extension handshake ut_pex=ID" for the
+ *			seeder's, then its first ut_pex message, one line
+ *			a peer: "ut_pex added ADDR PORT FLAGS" or "ut_pex
+ *			dropped ADDR PORT"
+ *	nopex		(sets -x) offers only ut_metadata (and "p"); prints
+ *			"extended ID LEN" for any extended message but the
+ *			handshake
+ *	pex-send	(sets -x) a ut_pex message under the seeder's id
+ *			naming 127.0.0.1 -P PORT as added, -r COUNT times
+ *			(default 1), then reads until closed
+ *	pex-bad		(sets -x) a ut_pex message whose "added" is 5 bytes
  *	range		interested; once unchoked, requests piece npieces
  *	oversize	interested; once unchoked, requests 32 KiB blocks
  *	beyond		once unchoked, a block past the piece's end
@@ -105,6 +117,7 @@ static struct bt_torrent t;
 static unsigned rsv;		/* BT_RSV_* of our handshake */
 static uint32_t askpiece;	/* -p */
 static int nreq = 2000;		/* -r */
+static int pexport;		/* -P */
 /* Our ut_metadata id (BEP 10: the one we receive under). */
 #define OUR_UT_METADATA 3
 
@@ -484,6 +497,109 @@ metadata(int flood)
 		    t.info_len && memcmp(md.data, t.raw + t.info_off +
 		    (size_t)md.piece * BT_METADATA_PIECE, md.len) == 0 ?
 		    "good" : "bad");
+		return 0;
+	}
+}
+
+/* Our ut_pex id (BEP 10: the one we receive under). */
+#define OUR_UT_PEX 4
+
+/*
+ * The pex modes: an extension handshake offering ut_pex (unless nopex),
+ * the seeder's read and printed; returns the seeder's ut_pex id.
+ */
+static uint8_t
+pex_hello(int offer, int port, uint8_t *buf, size_t cap)
+{
+	struct bt_ext_hs h;
+	struct bt_err e;
+	char d[128];
+	uint32_t len;
+	int k, n;
+
+	if (!offer && port > 0)
+		n = snprintf(d, sizeof(d), "d1:md11:ut_metadatai3ee1:pi%dee",
+		    port);
+	else if (!offer)
+		n = snprintf(d, sizeof(d), "d1:md11:ut_metadatai3eee");
+	else if (port > 0)
+		n = snprintf(d, sizeof(d), "d1:md6:ut_pexi%dee1:pi%dee",
+		    OUR_UT_PEX, port);
+	else
+		n = snprintf(d, sizeof(d), "d1:md6:ut_pexi%deee", OUR_UT_PEX);
+	ext_send(BT_EXT_HANDSHAKE, d, (size_t)n);
+	for (;;) {
+		k = next_msg(buf, cap, &len, -1);
+		if (k == -2)
+			timed_out();
+		if (k != BT_MSG_EXTENDED || len < 1 || buf[0] != 0)
+			continue;
+		if (bt_ext_hs_parse(buf + 1, len - 1, &h, &e) < 0) {
+			printf("extension handshake: %s\n", e.msg);
+			exit(65);
+		}
+		printf("extension handshake ut_pex=%u\n", h.ut_pex);
+		fflush(stdout);
+		return h.ut_pex;
+	}
+}
+
+static int
+pex(const char *mode)
+{
+	static uint8_t buf[1 << 20];
+	struct bt_peer_addr a;
+	struct bt_pex x;
+	struct bt_buf b = { 0 };
+	struct bt_err e;
+	uint32_t len;
+	uint8_t id, ip[4] = { 127, 0, 0, 1 }, fl = 0;
+	size_t i;
+	char nm[64];
+	int k;
+
+	/* -P is our "p" in pex and nopex, the peer we name in pex-send. */
+	id = pex_hello(strcmp(mode, "nopex") != 0, strcmp(mode, "pex") == 0 ||
+	    strcmp(mode, "nopex") == 0 ? pexport : 0, buf, sizeof(buf));
+	if (strcmp(mode, "pex-bad") == 0) {
+		static const char bad[] = "d5:added5:abcdee";
+
+		ext_send(id, bad, sizeof(bad) - 1);
+		drain();
+	}
+	if (strcmp(mode, "pex-send") == 0) {
+		bt_peer_from_raw(&a, ip, 4, (uint16_t)pexport);
+		if (bt_pex_encode(&b, id, &a, &fl, 1, NULL, 0) < 0 || b.oom)
+			return 70;
+		for (k = 0; k < (nreq == 2000 ? 1 : nreq); k++)
+			writen(b.p, b.len);
+		bt_buf_free(&b);
+		printf("ut_pex sent\n");
+		fflush(stdout);
+		drain();
+	}
+	for (;;) {
+		k = next_msg(buf, sizeof(buf), &len, -1);
+		if (k == -2)
+			timed_out();
+		if (k != BT_MSG_EXTENDED || len < 1 || buf[0] == 0)
+			continue;
+		if (strcmp(mode, "nopex") == 0 || buf[0] != OUR_UT_PEX) {
+			printf("extended %u %u\n", buf[0], len - 1);
+			fflush(stdout);
+			continue;
+		}
+		if (bt_pex_parse(buf + 1, len - 1, 1000, &x, &e) < 0) {
+			printf("ut_pex: %s\n", e.msg);
+			return 65;
+		}
+		for (i = 0; i < x.nadded; i++)
+			printf("ut_pex added %s %u\n", bt_peer_format(&x.added[i],
+			    nm, sizeof(nm)), x.flags[i]);
+		for (i = 0; i < x.ndropped; i++)
+			printf("ut_pex dropped %s\n",
+			    bt_peer_format(&x.dropped[i], nm, sizeof(nm)));
+		bt_pex_free(&x);
 		return 0;
 	}
 }
@@ -888,8 +1004,10 @@ main(int argc, char *argv[])
 	uint32_t len, i;
 	int c, k;
 
-	while ((c = getopt(argc, argv, "b:fm:n:p:r:s:t:x")) != -1) {
-		if (c == 'f')
+	while ((c = getopt(argc, argv, "b:fm:n:P:p:r:s:t:x")) != -1) {
+		if (c == 'P')
+			pexport = atoi(optarg);
+		else if (c == 'f')
 			rsv |= BT_RSV_FAST;
 		else if (c == 'x')
 			rsv |= BT_RSV_EXT;
@@ -912,8 +1030,8 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind != 4) {
 		fprintf(stderr, "usage: hostile-leecher [-fx] [-t seconds] "
-		    "[-b from] [-m kinds] [-n count] [-p piece] [-r count] "
-		    "[-s seed] mode torrent addr port\n");
+		    "[-b from] [-m kinds] [-n count] [-P port] [-p piece] "
+		    "[-r count] [-s seed] mode torrent addr port\n");
 		return 64;
 	}
 	mode = argv[optind];
@@ -944,7 +1062,8 @@ main(int argc, char *argv[])
 	if (strcmp(mode, "blackhole") == 0)
 		return blackhole(&ss, sl);
 	if (strcmp(mode, "metadata") == 0 || strcmp(mode, "mdflood") == 0 ||
-	    strcmp(mode, "extbig") == 0)
+	    strcmp(mode, "extbig") == 0 || strncmp(mode, "pex", 3) == 0 ||
+	    strcmp(mode, "nopex") == 0)
 		rsv |= BT_RSV_EXT;
 	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) < 0) {
 		perror("hostile-leecher: socket");
@@ -1008,6 +1127,8 @@ main(int argc, char *argv[])
 		return ask();
 	if (strcmp(mode, "metadata") == 0 || strcmp(mode, "mdflood") == 0)
 		return metadata(strcmp(mode, "mdflood") == 0);
+	if (strncmp(mode, "pex", 3) == 0 || strcmp(mode, "nopex") == 0)
+		return pex(mode);
 	if (strcmp(mode, "extbig") == 0) {
 		memset(buf, ' ', BT_EXT_MAX_HANDSHAKE + 1);
 		ext_send(BT_EXT_HANDSHAKE, buf, BT_EXT_MAX_HANDSHAKE + 1);

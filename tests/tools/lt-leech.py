@@ -80,10 +80,12 @@ for i in range(n):
 
 deadline = time.time() + limit
 if lport:
-    # Peers may dial it now: the torrent is added and checked.
+    # Peers may dial it now: the torrent is checked and started (until
+    # then libtorrent closes a connection for it).
     while time.time() < deadline and handles[0].status().state in (
             lt.torrent_status.checking_files,
-            lt.torrent_status.checking_resume_data):
+            lt.torrent_status.checking_resume_data) or \
+            handles[0].status().paused:
         time.sleep(0.05)
     print("listening %d" % lport, flush=True)
 if mdfile is not None:
