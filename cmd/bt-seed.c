@@ -29,7 +29,8 @@ usage(void)
 	fprintf(stderr, "usage: bt-seed [-jnqvV] [-b address] [-e seconds] "
 	    "[-i seconds] [-P peers]\n"
 	    "               [-p port] [-r rate] [-s slots] [-t seconds] "
-	    "[-T url] torrent dir\n");
+	    "[-T url]\n"
+	    "               [--pex-interval seconds] torrent dir\n");
 	exit(BT_EX_USAGE);
 }
 

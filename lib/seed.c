@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ext.h"
+#include "fast.h"
 #include "seed_int.h"
 #include "store.h"
 #include "util.h"
@@ -73,6 +74,12 @@ struct peer {
 	uint8_t ut_metadata;	/* its id for ut_metadata; 0: not spoken */
 	uint8_t ut_pex;		/* its id for ut_pex; 0: not spoken */
 	uint16_t lport;		/* "p" of its extension handshake; 0: none */
+
+	/* BEP 6: its allowed fast set (the pieces of it we hold), and the
+	   blocks of it asked for while choked (BT_SEED_FAST_MAX_BLOCKS). */
+	uint32_t allowed[BT_SEED_ALLOWED_FAST];
+	size_t nallowed;
+	unsigned nfast;
 
 	/* ut_pex (BEP 11): when its last message was taken (0: never),
 	   when ours is due (0: not yet), what it has been told (sorted). */
@@ -259,6 +266,47 @@ send_handshake(struct seed *s, struct peer *p)
 }
 
 /*
+ * BEP 6: the canonical allowed fast set of a fast IPv4 peer (an IPv6 one
+ * has none: BEP 6 defines it for IPv4 only), the pieces of it we hold,
+ * after the have all or bitfield. Their requests are served even while
+ * the peer is choked, up to BT_SEED_FAST_MAX_BLOCKS.
+ */
+static void
+send_allowed_fast(struct seed *s, struct peer *p)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	uint32_t set[BT_SEED_ALLOWED_FAST];
+	const uint8_t *ip;
+	size_t n, i;
+	uint8_t m[9];
+
+	if (!p->fast)
+		return;
+	if (p->addr.sa.ss_family == AF_INET)
+		ip = (const uint8_t *)&((const struct sockaddr_in *)
+		    &p->addr.sa)->sin_addr;
+	else {
+		ip = (const uint8_t *)&((const struct sockaddr_in6 *)
+		    &p->addr.sa)->sin6_addr;
+		if (memcmp(ip, mapped, sizeof(mapped)) != 0)
+			return;
+		ip += sizeof(mapped);
+	}
+	n = bt_fast_allowed(ip, s->t->info_hash, s->t->npieces,
+	    BT_SEED_ALLOWED_FAST, set);
+	for (i = 0; i < n; i++) {
+		if (s->state[set[i]] == P_MISSING)
+			continue;
+		p->allowed[p->nallowed++] = set[i];
+		/* Same layout as have: length 5, id, index. */
+		bt_wire_have(m, set[i]);
+		m[4] = BT_MSG_ALLOWED_FAST;
+		ctl_add(p, m, sizeof(m));
+	}
+}
+
+/*
  * BEP 3: the bitfield follows the handshake, only if we have a piece (a
  * bitfield of zeros is allowed, but we send none). BEP 6: a fast peer
  * gets exactly one of have all, have none or the bitfield, first.
@@ -273,6 +321,7 @@ send_bitfield(struct seed *s, struct peer *p)
 
 	if (p->fast && s->have == s->t->npieces) {
 		send_simple(p, BT_MSG_HAVE_ALL);
+		send_allowed_fast(s, p);
 		return;
 	}
 	if (p->fast && s->have == 0) {
@@ -293,6 +342,7 @@ send_bitfield(struct seed *s, struct peer *p)
 	if (ctl_add(p, hdr, 5) == 0)
 		ctl_add(p, bf, n);
 	free(bf);
+	send_allowed_fast(s, p);
 }
 
 /*
@@ -425,6 +475,17 @@ peer_new(struct seed *s, int fd, const struct bt_peer_addr *a, int outgoing)
 	return p;
 }
 
+static int
+allowed_fast(const struct peer *p, uint32_t index)
+{
+	size_t i;
+
+	for (i = 0; i < p->nallowed; i++)
+		if (p->allowed[i] == index)
+			return 1;
+	return 0;
+}
+
 /* A request: bounds, state, queue. */
 static void
 on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
@@ -452,7 +513,12 @@ on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
 			    begin, index, (long long)size);
 		return;
 	}
-	if (p->choked) {
+	if (p->choked && allowed_fast(p, index) &&
+	    p->nfast < BT_SEED_FAST_MAX_BLOCKS &&
+	    s->state[index] != P_MISSING) {
+		/* BEP 6: served while choked. */
+		p->nfast++;
+	} else if (p->choked) {
 		reject(p, index, begin, len);
 		if (++p->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
 			cut(p, 1, "BT_SEED_MAX_CHOKED_REQUESTS",
@@ -1217,7 +1283,16 @@ fill_batch(struct seed *s, struct peer *p)
 
 	p->niov = p->iovpos = 0;
 	p->batchbytes = 0;
-	while (k < BT_SEED_BATCH && p->qn > 0 && !p->choked) {
+	/* A choked peer's queue holds only allowed fast requests (BEP 6;
+	   choke() empties it); its buffer went back once written. */
+	if (p->buf == NULL && p->qn > 0) {
+		if ((p->buf = malloc(BT_SEED_BATCH * BT_BLOCK_LEN)) == NULL) {
+			drop(p, "out of memory");
+			return 0;
+		}
+		dst = p->buf;
+	}
+	while (k < BT_SEED_BATCH && p->qn > 0) {
 		struct req r = p->q[p->qhead];
 		int st = BT_SDATA_OK, run = 1;
 		size_t j, runlen = r.len;
@@ -1360,7 +1435,7 @@ do_write(struct seed *s, struct peer *p)
 			md_answer(s, p);
 			continue;
 		}
-		if (p->hs_done && !p->choked && p->qn > 0) {
+		if (p->hs_done && p->qn > 0) {
 			if (s->o->rate > 0 && s->tokens <= 0) {
 				s->throttled = 1;
 				return;
@@ -2025,7 +2100,7 @@ pending(struct seed *s)
 			return 1;
 		if (p->writable && (p->iovpos < p->niov ||
 		    p->ctloff < p->ctllen || p->mdqhead < p->mdqn ||
-		    (!p->choked && p->qn > 0)))
+		    p->qn > 0))
 			return 1;
 	}
 	return 0;

@@ -554,6 +554,12 @@ ut_metadata data piece 0 total_size $len good"
 	assert_output $'handshake\nbitfield 1111000'
 }
 
+# hostile-leecher on t.torrent with more options before the mode.
+leecher_t() {
+	"$BT_TOOLS/hostile-leecher" "$@" "$BATS_FILE_TMPDIR/t.torrent" \
+	    127.0.0.1 "$SEED_PORT"
+}
+
 # hostile-leecher on p.torrent with more options before the mode.
 pleecher() {
 	"$BT_TOOLS/hostile-leecher" "$@" "$BATS_FILE_TMPDIR/p.torrent" \
@@ -595,10 +601,17 @@ pleecher() {
 }
 
 @test "a request while choked: reject with the fast bit, silence without" {
-	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$BATS_FILE_TMPDIR/pdata"
-	run -0 pleecher -f -p 2 ask-choked
-	assert_output $'handshake\nreject 2 0 16384'
-	run -1 pleecher -t 3 -p 2 ask-choked
+	local set piece=0
+	# A piece outside the allowed fast set (served while choked).
+	set=" $(allowed_fast_of "$BATS_FILE_TMPDIR/t.torrent" 65) "
+	while [[ $set == *" $piece "* ]]; do
+		piece=$((piece + 1))
+	done
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 leecher_t -f -p "$piece" ask-choked
+	assert_output "handshake
+reject $piece 0 16384"
+	run -1 leecher_t -t 3 -p "$piece" ask-choked
 	assert_output $'handshake\nstill open after 3 s'
 }
 
@@ -723,4 +736,47 @@ ut_pex added 127.0.0.1 $LPORT 0"
 	run grep -c "^bt-seed: 127.0.0.1 [0-9]*: ut_pex sent: 1 added, 0 dropped$" \
 	    "$SEED_LOG"
 	assert_output 1
+}
+
+# BEP 6's allowed fast set of a peer at 127.0.0.x for torrent $1, as the
+# BEP computes it: SHA-1 of the /24 and the info hash, and so on.
+allowed_fast_of() {
+	/usr/bin/python3 -c 'import hashlib, struct, sys
+ih, n, k = bytes.fromhex(sys.argv[1]), int(sys.argv[2]), 10
+x, a = bytes([127, 0, 0, 0]) + ih, []
+while len(a) < min(k, n):
+    x = hashlib.sha1(x).digest()
+    for i in range(5):
+        y = struct.unpack(">I", x[4 * i:4 * i + 4])[0] % n
+        if len(a) < min(k, n) and y not in a:
+            a.append(y)
+print(" ".join(map(str, a)))' "$(info_hash_of "$1")" "$2"
+}
+
+@test "with the fast bit, the allowed fast set of BEP 6 is sent and served while choked" {
+	local set first
+	set=$(allowed_fast_of "$BATS_FILE_TMPDIR/t.torrent" 65)
+	first=${set%% *}
+	seed_start -n "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/data"
+	run -0 "$BT_TOOLS/hostile-leecher" allowed \
+	    "$BATS_FILE_TMPDIR/t.torrent" 127.0.0.1 "$SEED_PORT"
+	assert_line -n 0 "handshake"
+	assert_line -n 1 "allowed fast $set"
+	assert_line -n 2 "piece $first 0 16384"
+	assert_line -n 3 --regexp "^reject [0-9]+ 0 16384$"
+	assert_equal "${#lines[@]}" 4
+}
+
+@test "partial data: only the pieces held of the allowed fast set are sent" {
+	local d=$BATS_TEST_TMPDIR/pdata want
+	cp -r "$BATS_FILE_TMPDIR/pdata" "$d"
+	rm "$d/part/b.bin"
+	# 7 pieces: the whole torrent is the set; pieces 0-3 are held.
+	want=$(allowed_fast_of "$BATS_FILE_TMPDIR/p.torrent" 7 |
+	    tr ' ' '\n' | awk '$1 < 4' | paste -sd ' ')
+	seed_start -n "$BATS_FILE_TMPDIR/p.torrent" "$d"
+	run -0 pleecher allowed
+	assert_line -n 1 "allowed fast $want"
+	assert_line -n 2 "piece ${want%% *} 0 16384"
+	assert_line -n 3 --regexp "^reject [4-6] 0 16384$"
 }

@@ -17,6 +17,11 @@
  *			of piece -p (default 0) and prints the answer:
  *			"piece I B L" (the block's header) or "reject I B L"
  *	ask-choked	the same at once, never interested nor unchoked
+ *	allowed		(sets -f) never interested nor unchoked: prints
+ *			"allowed fast I J ..." for the allowed fast messages
+ *			that come (BEP 6), then asks for the first block of
+ *			the first of them and of a piece not among them,
+ *			printing each answer as ask does
  *	cancel		a 64 KiB receive buffer; interested; once unchoked,
  *			-r COUNT requests (default 2000), then a cancel of
  *			the last; prints "reject I B L" for each reject,
@@ -357,6 +362,38 @@ ask(void)
 			return 0;
 		}
 	}
+}
+
+/* Mode allowed: BEP 6's allowed fast set, used while choked. */
+static int
+allowed(void)
+{
+	static uint8_t buf[1 << 20];
+	uint32_t len, set[64], other;
+	size_t n = 0, i;
+	int k;
+
+	while ((k = next_msg(buf, sizeof(buf), &len, 1000)) != -2)
+		if (k == BT_MSG_ALLOWED_FAST && len == 4 &&
+		    n < sizeof(set) / sizeof(*set))
+			set[n++] = bt_get32(buf);
+	printf("allowed fast");
+	for (i = 0; i < n; i++)
+		printf(" %u", set[i]);
+	printf("\n");
+	fflush(stdout);
+	if (n == 0)
+		return 1;
+	for (other = 0; other < t.npieces; other++) {
+		for (i = 0; i < n && set[i] != other; i++)
+			;
+		if (i == n)
+			break;
+	}
+	askpiece = set[0];
+	ask();
+	askpiece = other;
+	return ask();
 }
 
 /*
@@ -1069,6 +1106,8 @@ main(int argc, char *argv[])
 		perror("hostile-leecher: socket");
 		return 69;
 	}
+	if (strcmp(mode, "allowed") == 0)
+		rsv |= BT_RSV_FAST;
 	if (strcmp(mode, "cancel") == 0) {
 		int small = 65536;
 
@@ -1125,6 +1164,8 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(mode, "ask-choked") == 0)
 		return ask();
+	if (strcmp(mode, "allowed") == 0)
+		return allowed();
 	if (strcmp(mode, "metadata") == 0 || strcmp(mode, "mdflood") == 0)
 		return metadata(strcmp(mode, "mdflood") == 0);
 	if (strncmp(mode, "pex", 3) == 0 || strcmp(mode, "nopex") == 0)

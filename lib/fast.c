@@ -1,0 +1,41 @@
+/*
+ * BEP 6's allowed fast set: SHA-1 of the peer's /24 and the info hash,
+ * then SHA-1 of that, and so on; each 20-byte digest gives five 32-bit
+ * big-endian numbers, each taken modulo the piece count, duplicates
+ * skipped, until k pieces are found.
+ */
+#include <string.h>
+
+#include "fast.h"
+#include "sha1.h"
+#include "util.h"
+
+size_t
+bt_fast_allowed(const uint8_t ip[4], const uint8_t info_hash[20],
+    uint32_t npieces, size_t k, uint32_t *out)
+{
+	uint8_t x[24], h[BT_SHA1_LEN];
+	size_t n = 0, i, j;
+
+	if (k > npieces)
+		k = npieces;
+	/* BEP 6: x = 0xFFFFFF00 & ip, then the info hash appended. */
+	memcpy(x, ip, 3);
+	x[3] = 0;
+	memcpy(x + 4, info_hash, 20);
+	bt_sha1(x, sizeof(x), h);
+	for (;;) {
+		for (i = 0; i < 5 && n < k; i++) {
+			uint32_t y = bt_get32(h + 4 * i) % npieces;
+
+			for (j = 0; j < n && out[j] != y; j++)
+				;
+			if (j == n)
+				out[n++] = y;
+		}
+		if (n >= k)
+			return n;
+		memcpy(x, h, sizeof(h));
+		bt_sha1(x, sizeof(h), h);
+	}
+}
