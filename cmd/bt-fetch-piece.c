@@ -32,9 +32,10 @@ struct out {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-aqv] [-i LIST] [-o FILE] [-p FILE] "
-	    "[-t FILE]\n"
-	    "\t[--pex-out FILE] [--sequential] [--stream] [--timeout SEC]\n"
+	fprintf(stderr, "usage: %s [-aqv] [-C DIR] [-i LIST] [-o FILE] "
+	    "[-P PORT] [-p FILE]\n"
+	    "\t[-t FILE] [--linger SEC] [--no-upload] [--pex-out FILE]\n"
+	    "\t[--sequential] [--stream] [--timeout SEC]\n"
 	    "\t[--connect-timeout SEC] [--handshake-timeout SEC]\n"
 	    "\t[--idle-timeout SEC] [--snub-timeout SEC]\n", bt_prog);
 	exit(BT_EX_USAGE);
@@ -104,6 +105,18 @@ on_progress(void *arg, const struct bt_swarm_stats *s)
 	o->shown = 1;
 }
 
+static void
+on_listen(void *arg, uint16_t port)
+{
+	struct out *o = arg;
+
+	/* -vvv: the -v and -vv lines start as they did before uploads. */
+	if (o->verbose >= 3) {
+		clear_progress(o);
+		bt_warnx("listening on port %u", port);
+	}
+}
+
 /* "0-9,42": ranges and single pieces, each below npieces. */
 static int
 parse_list(const char *arg, uint32_t npieces, uint8_t *want, long *count)
@@ -159,11 +172,16 @@ seconds(const char *opt, const char *arg)
 
 enum {
 	OPT_SEQUENTIAL = 256, OPT_STREAM, OPT_TIMEOUT, OPT_CONNECT,
-	OPT_HANDSHAKE, OPT_IDLE, OPT_SNUB, OPT_PEX_OUT,
+	OPT_HANDSHAKE, OPT_IDLE, OPT_SNUB, OPT_PEX_OUT, OPT_NO_UPLOAD,
+	OPT_LINGER,
 };
 
 static const struct option longopts[] = {
 	{ "all", no_argument, NULL, 'a' },
+	{ "directory", required_argument, NULL, 'C' },
+	{ "port", required_argument, NULL, 'P' },
+	{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
+	{ "linger", required_argument, NULL, OPT_LINGER },
 	{ "index", required_argument, NULL, 'i' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "peers", required_argument, NULL, 'p' },
@@ -196,15 +214,29 @@ main(int argc, char *argv[])
 	uint8_t *want;
 	long count;
 	size_t dropped = 0;
-	int all = 0, quiet = 0, stream = 0, ch, rc;
+	int all = 0, quiet = 0, stream = 0, ch, rc, listen_asked = 0;
 	FILE *pf;
 
 	bt_cli_init(argv[0]);
 	memset(&c, 0, sizeof(c));
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, "ai:o:p:qt:v", longopts,
+	while ((ch = getopt_long(argc, argv, "C:P:ai:o:p:qt:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'C':
+			c.dir = optarg;
+			break;
+		case 'P': {
+			long long v;
+
+			if (bt_strtonum(optarg, 0, 65535, &v, &e) < 0) {
+				bt_warnx("-P %s: %s", optarg, e.msg);
+				usage();
+			}
+			c.port = (uint16_t)v;
+			listen_asked = 1;
+			break;
+		}
 		case 'a':
 			all = 1;
 			break;
@@ -248,6 +280,12 @@ main(int argc, char *argv[])
 		case OPT_SNUB:
 			c.snub_ms = seconds("--snub-timeout", optarg);
 			break;
+		case OPT_NO_UPLOAD:
+			c.no_upload = 1;
+			break;
+		case OPT_LINGER:
+			c.linger_ms = seconds("--linger", optarg);
+			break;
 		case OPT_PEX_OUT:
 			xfile = optarg;
 			break;
@@ -259,6 +297,12 @@ main(int argc, char *argv[])
 		usage();
 	if (quiet)
 		o.verbose = 0;
+	/*
+	 * For now it listens only when -P is given (-P 0: a port the kernel
+	 * chooses): the load tests pin the descriptors of a run without it.
+	 */
+	if (!listen_asked)
+		c.no_upload = 1;
 
 	/* The peer list first: it may name the torrent. */
 	memset(&pl, 0, sizeof(pl));
@@ -337,9 +381,19 @@ main(int argc, char *argv[])
 	c.on_log = on_log;
 	c.on_progress = on_progress;
 	c.on_pex = on_pex;
+	c.on_listen = on_listen;
+	/* bt-assemble creates DIR too: whichever comes first. */
+	if (c.dir != NULL && mkdir(c.dir, 0777) < 0 && errno != EEXIST)
+		bt_die(BT_EX_IOERR, "%s: %s", c.dir, strerror(errno));
 	c.arg = &o;
 	rc = bt_swarm_run(&c, pl.peer, pl.n, &st, &e);
 	clear_progress(&o);
+	/* Before the summary, which stays the last line. */
+	if (o.verbose && (st.held > 0 || st.incoming > 0 || st.uploaded > 0))
+		bt_warnx("%u pieces held from the start, %.1f MiB uploaded "
+		    "to %u peers, %u peers dialled us", st.held,
+		    (double)st.uploaded / 1048576.0, st.uploaded_to,
+		    st.incoming);
 	if (o.verbose)
 		bt_warnx("%u/%u pieces, %.1f MiB in %.1f s (%.1f MiB/s), "
 		    "%u timed out of %u peers tried, %u served, %u dropped, "

@@ -319,6 +319,22 @@
  */
 #define BT_SWARM_MAX_ALLOWED_FAST	32
 #define BT_SWARM_MAX_SUGGEST	8
+/*
+ * The upload side of lib/swarm (bt-fetch-piece serving while it
+ * downloads). Verified pieces kept in memory to serve once handed over:
+ * the most recent whole pieces within this many bytes (none if a piece
+ * is larger); older
+ * ones are served from -C DIR or rejected. Incoming connections accepted
+ * in a run (each takes a peer slot that is never reused). After the
+ * last piece, --linger waits for peers that are interested in us; one
+ * that connected less than BT_SWARM_LINGER_GRACE_MS ago counts as
+ * interested (it has not had time to say so). Requests are limited as
+ * bt-seed's are: BT_SEED_MAX_QUEUE, BT_SEED_MAX_OVERFLOW,
+ * BT_SEED_MAX_BAD_REQUESTS, BT_SEED_MAX_CHOKED_REQUESTS, BT_SEED_BATCH.
+ */
+#define BT_SWARM_UP_CACHE	(16L * 1024 * 1024)
+#define BT_SWARM_MAX_INCOMING	1000
+#define BT_SWARM_LINGER_GRACE_MS	5000
 
 /*
  * Magnet links (lib/magnet, BEP 9). A link longer than this is refused:

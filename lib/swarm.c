@@ -21,176 +21,7 @@
 #include "swarm.h"
 #include "wire.h"
 
-/* Peers requesting one block at once in endgame. */
-#define ENDGAME_MAX_REQ	3
-/* Request slots per peer: live ones plus cancelled ones still in flight. */
-#define QCAP		(2 * BT_SWARM_MAX_QUEUE)
-/* Pipeline depth before the first rate estimate. */
-#define QUEUE_START	64
-/* Bytes read from one peer per wakeup, so one fast peer cannot starve. */
-#define READ_BUDGET	(1024 * 1024)
-/* Small-message buffer; a piece's header is followed by its block. */
-#define HBUF		32
-/* Out buffer: a full pipeline of requests and cancels, and a little. */
-#define OUTCAP		(QCAP * 17 + 256)
-/* Pieces active at once, whatever the piece length. */
-#define MAX_ACTIVE	4096
-#define NO_PIECE	0xffff
-
-enum peer_state {
-	PS_WAITING,		/* not tried yet */
-	PS_CONNECTING,
-	PS_HANDSHAKE,		/* ours sent, theirs arriving */
-	PS_PARKED,		/* handshake done, waiting for a free slot */
-	PS_ACTIVE,
-	PS_CLOSED,
-};
-
-enum { R_HEAD, R_BODY };
-enum { BODY_SKIP, BODY_BLOCK, BODY_BITFIELD, BODY_EXT };
-enum { Q_LIVE, Q_CANCELLED, Q_DONE };
-enum { B_FREE, B_REQ, B_RECV, B_DONE };
-enum { P_SKIP, P_WANTED, P_ACTIVE, P_DONE };
-
-struct req {
-	uint32_t index, begin, len;
-	uint8_t st;
-};
-
-struct piece {
-	uint32_t index, len, nblocks;
-	uint8_t *buf;
-	uint8_t *bst;		/* block states */
-	uint8_t *bnreq;		/* live requests for the block */
-	int32_t *bfrom;		/* peer that delivered it (or receives it) */
-	uint32_t nfree, ndone;
-	int owner;		/* peer that started it, or -1 */
-	int solo;		/* failed once: one peer fetches it all */
-	int held;		/* verified, waiting for its turn */
-	int hashing;		/* in the hasher's hands */
-};
-
-/*
- * SHA-1 of complete pieces runs in a second thread, so that hashing and
- * receiving use two cores. A job is a piece's index, bytes and expected
- * hash; nothing writes to a piece while it is being hashed (all its
- * blocks are in). Results come back through an eventfd in the epoll set.
- */
-struct hjob {
-	uint32_t index, len;
-	const uint8_t *buf, *want;
-	int ok;
-};
-
-struct hasher {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct hjob *in, *out;	/* a ring and a list of cap jobs */
-	struct hjob *took;	/* results being handled */
-	unsigned cap, in_head, in_n, out_n;
-	int efd, stop, running;
-};
-
-struct peer {
-	int id;
-	struct bt_peer_addr addr;
-	char name[64];
-	int fd, state;
-	long long t_state, t_block, t_sent;
-	long long t_asked;	/* when its pipeline last went from empty */
-	/* handshake */
-	uint8_t hs[BT_WIRE_HANDSHAKE_LEN];
-	size_t hslen;
-	/* messages */
-	uint8_t hdr[HBUF];
-	size_t hlen;
-	int rmode, body_kind;
-	uint8_t *body;		/* NULL: skip into the scratch buffer */
-	size_t bodylen, bodygot;
-	uint32_t bpiece, bblock;	/* the block being received */
-	/* what it has */
-	uint8_t *have;
-	int seed, saw_avail, choking, interested;
-	/* extensions both sides set in the handshake (BT_RSV_*) */
-	unsigned rsv;
-	/* BEP 6: pieces we may ask for while choked, and its hints */
-	uint32_t *allowed;	/* BT_SWARM_MAX_ALLOWED_FAST, or NULL */
-	unsigned nallowed;
-	uint32_t suggest[BT_SWARM_MAX_SUGGEST];
-	unsigned nsuggest, suggest_next;
-	int rejected;		/* a reject came: ask again at the tick */
-	/* BEP 10 and BEP 11 */
-	uint8_t *ext;		/* an extended message being read whole */
-	int reqq;		/* its "reqq" (> 0), or 0 */
-	uint8_t pex_id;		/* its id for ut_pex; 0: not spoken */
-	long long t_pex;	/* when its last ut_pex was taken (0: never) */
-	int src;		/* the peer whose PEX told of it, or -1 */
-	unsigned pflags;	/* its BT_PEX_* flags when learned by PEX */
-	/*
-	 * BEP 9: its id for ut_metadata (0: not spoken); the requests it
-	 * made, counted against BT_SEED_MD_ASKS; the answers waiting, as
-	 * piece numbers (allocated at its first request); the answer
-	 * being sent, and how much of it is.
-	 */
-	uint8_t md_id;
-	uint32_t *mdq;
-	unsigned mdqhead, mdqn, mdasks, mdsent;
-	struct bt_buf md;
-	size_t mdoff;
-	/* requests (q and out: allocated while connected) */
-	struct req *q;
-	unsigned qhead, qn, qlive, depth;
-	int snubbed;
-	/* figures */
-	uint64_t bytes, win_bytes;
-	double rate;
-	int hashfails, badblocks, served;
-	/* out */
-	uint8_t *out;
-	size_t outlen;
-	int pollout;
-};
-
-struct swarm {
-	const struct bt_swarm_conf *c;
-	const struct bt_torrent *t;
-	struct bt_err *e;
-	int ep;
-	uint8_t our_id[BT_WIRE_PEER_ID_LEN];
-	uint8_t handshake[BT_WIRE_HANDSHAKE_LEN];
-	long long start, now, t_tick, t_sec;
-	int connect_ms, handshake_ms, idle_ms, snub_ms;
-
-	struct peer **peer;
-	size_t npeer, next_try;
-	size_t ninitial;	/* peers given; those after came by PEX */
-	size_t cappeer;		/* room in peer[] */
-	struct bt_peerlist known;	/* every address in peer[] (for PEX) */
-	unsigned nconn;		/* connecting, handshaking, parked or active */
-	unsigned npending;	/* connecting, handshaking or parked */
-	unsigned nparked;
-	unsigned maxpending;	/* BT_SWARM_MAX_HALFOPEN, or fewer */
-	int said_conns, said_pending, said_inflight;	/* limits logged */
-	int said_pex;
-
-	uint32_t npieces;
-	uint8_t *pstate;
-	uint16_t *avail;	/* peers that have it, seeds apart */
-	unsigned nseeds;
-	uint16_t *pmap;		/* piece -> slot in act[], or NO_PIECE */
-	struct piece *act;	/* MAX_ACTIVE slots, maxact used */
-	unsigned nact, maxact;
-	uint8_t **pool;		/* spare piece buffers */
-	unsigned npool;
-	uint32_t cursor, minav, next_emit, first_wanted;
-	uint32_t left_to_start;	/* wanted pieces not yet started */
-	uint8_t scratch[BT_BLOCK_LEN];
-	struct bt_swarm_stats st;
-	struct hasher h;
-	uint64_t win_bytes;
-	int failed;		/* on_piece failed: e is set */
-};
+#include "swarm_int.h"
 
 static long long
 now_ms(void)
@@ -243,6 +74,18 @@ slog(struct swarm *s, int *said, const char *fmt, ...)
 	s->c->on_log(s->c->arg, BT_LOG_LIMIT, msg);
 }
 
+void
+bt_sw_plog(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	plog(s, p, level, "%s", msg);
+}
+
 static int
 peer_has(const struct peer *p, uint32_t i)
 {
@@ -279,6 +122,18 @@ out_add(struct peer *p, const uint8_t *b, size_t n)
 		memcpy(p->out + p->outlen, b, n);
 		p->outlen += n;
 	}
+}
+
+void
+bt_sw_out_add(struct peer *p, const uint8_t *b, size_t n)
+{
+	out_add(p, b, n);
+}
+
+size_t
+bt_sw_out_room(const struct peer *p)
+{
+	return OUTCAP - p->outlen;
 }
 
 /* Give a live request's block back to the picker. */
@@ -448,6 +303,8 @@ piece_verified(struct swarm *s, struct piece *pc, int ok)
 
 	pc->hashing = 0;
 	if (ok) {
+		/* Held now: served (from a copy) and told with a have. */
+		bt_up_verified(s, pc->index, pc->buf, pc->len);
 		for (b = 0; b < pc->nblocks; b++) {
 			struct peer *p;
 
@@ -901,7 +758,8 @@ set_events(struct swarm *s, struct peer *p, int out)
 static int
 out_pending(const struct peer *p)
 {
-	return p->outlen > 0 || p->mdoff < p->md.len || p->mdqhead < p->mdqn;
+	return p->outlen > 0 || p->mdoff < p->md.len || p->mdqhead < p->mdqn ||
+	    bt_up_pending(p);
 }
 
 static int md_next(struct swarm *, struct peer *);
@@ -927,6 +785,12 @@ flush(struct swarm *s, struct peer *p)
 			md = 1;
 			b = (const uint8_t *)p->md.p + p->mdoff;
 			n = p->md.len - p->mdoff;
+		} else if (p->up.off < p->up.len) {
+			/* Blocks we serve (swarm_upload.c), built as the
+			   metadata answers are, when all before is sent. */
+			md = 2;
+			b = p->up.buf + p->up.off;
+			n = p->up.len - p->up.off;
 		} else if (p->outlen > 0) {
 			md = 0;
 			b = p->out;
@@ -934,6 +798,10 @@ flush(struct swarm *s, struct peer *p)
 		} else if (p->mdqhead < p->mdqn) {
 			if (md_next(s, p) < 0)
 				return -1;
+			continue;
+		} else if (bt_up_pending(p)) {
+			if (bt_up_fill(s, p) <= 0)
+				break;
 			continue;
 		} else
 			break;
@@ -947,6 +815,12 @@ flush(struct swarm *s, struct peer *p)
 			return -1;
 		}
 		p->t_sent = s->now;
+		if (md == 2) {
+			p->up.off += (size_t)w;
+			if (p->up.off == p->up.len)
+				p->up.off = p->up.len = 0;
+			continue;
+		}
 		if (md) {
 			p->mdoff += (size_t)w;
 			if (p->mdoff == p->md.len) {
@@ -961,6 +835,18 @@ flush(struct swarm *s, struct peer *p)
 	}
 	set_events(s, p, out_pending(p));
 	return 0;
+}
+
+void
+bt_sw_drop(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	drop(s, p, level, "%s", why);
 }
 
 static void
@@ -1013,6 +899,7 @@ drop(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 	bt_buf_free(&p->md);
 	memset(&p->md, 0, sizeof(p->md));
 	p->mdoff = 0;
+	bt_up_drop(p);
 	if (p->fd >= 0) {
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, p->fd, NULL);
 		close(p->fd);
@@ -1072,6 +959,50 @@ try_connect(struct swarm *s, struct peer *p)
 		drop(s, p, BT_LOG_INFO, "connect: %s", strerror(errno));
 		return;
 	}
+}
+
+static struct peer *peer_new(struct swarm *, const struct bt_peer_addr *);
+
+/* A peer that dialled us: the handshake is checked as a dialled one's. */
+struct peer *
+bt_sw_incoming(struct swarm *s, int fd, const struct bt_peer_addr *a)
+{
+	struct epoll_event ev;
+	struct peer *p;
+	int one = 1;
+
+	if ((p = peer_new(s, a)) == NULL)
+		return NULL;
+	p->up.incoming = 1;
+	s->nconn++;
+	s->npending++;
+	p->fd = fd;
+	p->state = PS_HANDSHAKE;
+	p->t_state = s->now;
+	if ((p->q = malloc(QCAP * sizeof(struct req) + OUTCAP)) == NULL) {
+		drop(s, p, BT_LOG_INFO, "out of memory");
+		return p;
+	}
+	p->out = (uint8_t *)(p->q + QCAP);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = p;
+	p->pollout = 0;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		drop(s, p, BT_LOG_INFO, "epoll: %s", strerror(errno));
+		return p;
+	}
+	/* BEP 3: one torrent here, so ours goes at once. */
+	out_add(p, s->handshake, sizeof(s->handshake));
+	flush(s, p);
+	return p;
+}
+
+int
+bt_sw_flush(struct swarm *s, struct peer *p)
+{
+	return flush(s, p);
 }
 
 static void
@@ -1193,17 +1124,6 @@ on_suggest(struct swarm *s, struct peer *p, uint32_t i)
 		p->nsuggest++;
 }
 
-/* We serve nobody: BEP 6 asks for a reject rather than silence. */
-static void
-on_request(struct peer *p, const uint8_t *m)
-{
-	uint8_t r[17];
-
-	if (p->rsv & BT_RSV_FAST)
-		out_add(p, r, bt_wire_request(r, BT_MSG_REJECT,
-		    bt_get32(m + 1), bt_get32(m + 5), bt_get32(m + 9)));
-}
-
 /* ---- the extension protocol (BEP 10) and peer exchange (BEP 11) -------- */
 
 /* After the handshake: have none (BEP 6), our extension handshake. */
@@ -1212,11 +1132,10 @@ send_extensions(struct swarm *s, struct peer *p)
 {
 	struct bt_ext_hs_conf hc;
 	struct bt_buf b;
-	uint8_t m[5];
 
 	/* BEP 6: a bitfield, have all or have none comes first. */
-	if (p->rsv & BT_RSV_FAST)
-		out_add(p, m, bt_wire_simple(m, BT_MSG_HAVE_NONE));
+	if (bt_up_avail(s, p) < 0)
+		return -1;
 	if (!(p->rsv & BT_RSV_EXT))
 		return 0;
 	memset(&hc, 0, sizeof(hc));
@@ -1847,13 +1766,14 @@ message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m,
 		on_suggest(s, p, bt_get32(m + 1));
 		return 0;
 	case BT_MSG_REQUEST:
-		on_request(p, m);
-		return 0;
+	case BT_MSG_CANCEL:
+	case BT_MSG_INTERESTED:
+	case BT_MSG_NOT_INTERESTED:
+		return bt_up_message(s, p, id, m);
 	case BT_MSG_EXTENDED:
 		return ext_begin(s, p, m[1], len);
 	default:
 		/*
-		 * interested, not interested, cancel (we serve nobody),
 		 * port, unknown ids: skipped.
 		 */
 		return 0;
@@ -2183,8 +2103,9 @@ tick(struct swarm *s)
 		 * keeps us choked, or has nothing we want, gives its slot
 		 * up after the handshake timeout, not the idle one.
 		 */
-		if (s->nparked > 0 && !p->served && (p->choking ||
-		    !p->interested) && s->now - p->t_state > s->handshake_ms) {
+		if (s->nparked > 0 && !p->served && !p->up.interested &&
+		    (p->choking || !p->interested) &&
+		    s->now - p->t_state > s->handshake_ms) {
 			s->st.timedout++;
 			drop(s, p, BT_LOG_INFO, "%s for %d ms while peers wait "
 			    "for a slot (limit BT_SWARM_MAX_CONNS)",
@@ -2192,7 +2113,8 @@ tick(struct swarm *s)
 			    s->handshake_ms);
 			continue;
 		}
-		if (s->now - p->t_block > s->idle_ms) {
+		if (s->now - p->t_block > s->idle_ms &&
+		    s->now - p->up.t_up > s->idle_ms) {
 			s->st.timedout++;
 			drop(s, p, BT_LOG_INFO, "no block in %d ms (limit "
 			    "BT_SWARM_IDLE_MS, --idle-timeout)", s->idle_ms);
@@ -2239,6 +2161,7 @@ tick(struct swarm *s)
 		if (s->c->on_progress != NULL)
 			s->c->on_progress(s->c->arg, &s->st);
 	}
+	bt_up_tick(s);
 	dial_more(s);
 }
 
@@ -2302,7 +2225,7 @@ setup(struct swarm *s, const struct bt_swarm_conf *c,
 	s->act = calloc(s->maxact, sizeof(struct piece));
 	s->pool = calloc(s->maxact, sizeof(uint8_t *));
 	/* Room for the peers PEX may teach, so that peer[] never moves. */
-	s->cappeer = npeers + BT_PEX_MAX_PEERS;
+	s->cappeer = npeers + BT_PEX_MAX_PEERS + BT_SWARM_MAX_INCOMING;
 	s->peer = calloc(s->cappeer, sizeof(struct peer *));
 	if (s->pstate == NULL || s->avail == NULL || s->pmap == NULL ||
 	    s->act == NULL || s->pool == NULL || s->peer == NULL)
@@ -2332,7 +2255,7 @@ setup(struct swarm *s, const struct bt_swarm_conf *c,
 	/* Without the thread, pieces are hashed inline: slower, as safe. */
 	if (hash_start(s) < 0)
 		s->h.running = 0;
-	return 0;
+	return bt_up_open(s, e);
 }
 
 static void
@@ -2352,6 +2275,7 @@ teardown(struct swarm *s)
 		free(p->allowed);
 		free(p->mdq);
 		bt_buf_free(&p->md);
+		bt_up_drop(p);
 		free(p->q);
 		free(p);
 	}
@@ -2366,6 +2290,7 @@ teardown(struct swarm *s)
 	free(s->pmap);
 	free(s->act);
 	free(s->pool);
+	bt_up_close(s);
 	if (s->ep >= 0)
 		close(s->ep);
 }
@@ -2383,6 +2308,7 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
 	s->ep = -1;
 	s->h.efd = -1;
+	s->up.lfd[0] = s->up.lfd[1] = -1;
 	s->start = s->now = s->t_tick = s->t_sec = now_ms();
 	if (setup(s, c, peers, npeers, e) < 0) {
 		teardown(s);
@@ -2395,11 +2321,16 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 			rc = -1;
 			break;
 		}
-		if (s->st.done == s->st.wanted)
-			break;
-		/* Pieces still in the hasher may yet complete the run. */
+		if (s->st.done == s->st.wanted) {
+			/* --linger: serve the peers that still want ours. */
+			if (!bt_up_linger(s))
+				break;
+			goto wait;
+		}
+		/* Pieces still in the hasher may yet complete the run;
+		   peers may yet dial in (--linger). */
 		if (s->nconn == 0 && s->next_try >= s->npeer &&
-		    !hashing(s)) {
+		    !hashing(s) && !bt_up_waiting(s)) {
 			rc = bt_errf(e, BT_EX_UNAVAILABLE, -1,
 			    "%u of %u pieces missing: no usable peer left "
 			    "(%u tried)", s->st.wanted - s->st.done,
@@ -2413,6 +2344,7 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 			    s->st.wanted);
 			break;
 		}
+wait:
 		n = epoll_wait(s->ep, ev, 64, 100);
 		if (n < 0 && errno != EINTR) {
 			rc = bt_errf(e, BT_EX_SOFTWARE, -1, "epoll_wait: %s",
@@ -2425,6 +2357,10 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 
 			if (ev[i].data.ptr == &s->h) {
 				hash_results(s);
+				continue;
+			}
+			if (bt_up_is_listener(s, ev[i].data.ptr)) {
+				bt_up_accept(s, ev[i].data.ptr);
 				continue;
 			}
 			if (p->state == PS_CONNECTING) {

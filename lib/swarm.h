@@ -7,8 +7,16 @@
  * torrent. Blocks are received straight into their piece's buffer.
  *
  * The engine never prints: pieces go to on_piece, events about peers to
- * on_log, figures to on_progress. It only downloads (it does not listen
- * and serves nobody).
+ * on_log, figures to on_progress.
+ *
+ * It also uploads (lib/swarm_upload.c) unless told not to: it listens for
+ * peers that dial in (they join the same peer table and connection cap),
+ * tells every peer the pieces it holds verified (bitfield, have as each
+ * piece passes SHA-1), and serves requests for them, from the recent
+ * verified pieces it keeps in memory (BT_SWARM_UP_CACHE) or from a
+ * folder of the torrent's data (dir), never from bytes still in flight.
+ * One choker (lib/choker) decides whom it serves: tit-for-tat by their
+ * rate to us while it downloads, by ours to them once complete.
  *
  * Besides BEP 3 it speaks, with peers that set the same handshake bits:
  * the fast extension (BEP 6: have all and have none, reject, allowed
@@ -41,6 +49,11 @@ struct bt_swarm_stats {
 	unsigned timedout;	/* peers closed at a connect, handshake or
 				   idle timeout */
 	unsigned learned;	/* peers learned through PEX and queued */
+	uint16_t port;		/* listened on (0: not listening) */
+	uint32_t held;		/* pieces found good in dir at the start */
+	unsigned incoming;	/* connections accepted */
+	unsigned uploaded_to;	/* peers that got at least one block */
+	uint64_t uploaded;	/* block bytes sent */
 };
 
 /* Levels of on_log messages. */
@@ -78,6 +91,24 @@ struct bt_swarm_conf {
 	 */
 	void (*on_pex)(void *arg, const struct bt_peer_addr *a,
 	    unsigned flags);
+	/*
+	 * The upload side: listen on port (0: one the kernel chooses) and
+	 * serve, unless no_upload. dir (or NULL): a folder of the data, as
+	 * bt-assemble writes it; pieces found good there at the start are
+	 * held, not fetched, and served (a piece is read from NAME, else
+	 * NAME.part, and its SHA-1 checked at its first read). slots: regular
+	 * unchoke slots (0: BT_CHOKE_SLOTS). linger_ms: once every wanted
+	 * piece is in, keep serving while a peer is interested in us, this
+	 * long at most; and, while listening, no peer left is not an error
+	 * before this long from the start (peers may still dial in).
+	 */
+	int no_upload;
+	uint16_t port;
+	const char *dir;
+	int slots;
+	long long linger_ms;
+	/* Told the port once listening (may be NULL). */
+	void (*on_listen)(void *arg, uint16_t port);
 	void *arg;
 };
 

@@ -1,0 +1,277 @@
+/*
+ * Inside lib/swarm: the engine's peers, pieces and state, shared by the
+ * download side and its wire (swarm.c) and the upload side (listening,
+ * serving, choking: swarm_upload.c). Not for cmd/.
+ */
+#ifndef BT_SWARM_INT_H
+#define BT_SWARM_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "bencode.h"
+#include "btlimits.h"
+#include "choker.h"
+#include "swarm.h"
+#include "wire.h"
+
+/* Peers requesting one block at once in endgame. */
+#define ENDGAME_MAX_REQ	3
+/* Request slots per peer: live ones plus cancelled ones still in flight. */
+#define QCAP		(2 * BT_SWARM_MAX_QUEUE)
+/* Pipeline depth before the first rate estimate. */
+#define QUEUE_START	64
+/* Bytes read from one peer per wakeup, so one fast peer cannot starve. */
+#define READ_BUDGET	(1024 * 1024)
+/* Small-message buffer; a piece's header is followed by its block. */
+#define HBUF		32
+/* Out buffer: a full pipeline of requests and cancels, and a little. */
+#define OUTCAP		(QCAP * 17 + 256)
+/* Pieces active at once, whatever the piece length. */
+#define MAX_ACTIVE	4096
+#define NO_PIECE	0xffff
+
+enum peer_state {
+	PS_WAITING,		/* not tried yet */
+	PS_CONNECTING,
+	PS_HANDSHAKE,		/* ours sent, theirs arriving */
+	PS_PARKED,		/* handshake done, waiting for a free slot */
+	PS_ACTIVE,
+	PS_CLOSED,
+};
+
+enum { R_HEAD, R_BODY };
+enum { BODY_SKIP, BODY_BLOCK, BODY_BITFIELD, BODY_EXT };
+enum { Q_LIVE, Q_CANCELLED, Q_DONE };
+enum { B_FREE, B_REQ, B_RECV, B_DONE };
+enum { P_SKIP, P_WANTED, P_ACTIVE, P_DONE };
+
+struct req {
+	uint32_t index, begin, len;
+	uint8_t st;
+};
+
+struct piece {
+	uint32_t index, len, nblocks;
+	uint8_t *buf;
+	uint8_t *bst;		/* block states */
+	uint8_t *bnreq;		/* live requests for the block */
+	int32_t *bfrom;		/* peer that delivered it (or receives it) */
+	uint32_t nfree, ndone;
+	int owner;		/* peer that started it, or -1 */
+	int solo;		/* failed once: one peer fetches it all */
+	int held;		/* verified, waiting for its turn */
+	int hashing;		/* in the hasher's hands */
+};
+
+/*
+ * SHA-1 of complete pieces runs in a second thread, so that hashing and
+ * receiving use two cores. A job is a piece's index, bytes and expected
+ * hash; nothing writes to a piece while it is being hashed (all its
+ * blocks are in). Results come back through an eventfd in the epoll set.
+ */
+struct hjob {
+	uint32_t index, len;
+	const uint8_t *buf, *want;
+	int ok;
+};
+
+struct hasher {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct hjob *in, *out;	/* a ring and a list of cap jobs */
+	struct hjob *took;	/* results being handled */
+	unsigned cap, in_head, in_n, out_n;
+	int efd, stop, running;
+};
+
+/* A request a peer made to us. */
+struct up_req {
+	uint32_t index, begin, len;
+};
+
+/* The upload side of one peer (swarm_upload.c). */
+struct up_peer {
+	int choked;		/* we choke it */
+	int interested;		/* it is interested in our pieces */
+	int optimistic;		/* the choker's optimistic unchoke */
+	int incoming;		/* it dialled us */
+	int served;		/* it got at least one block */
+	struct up_req *q;	/* its requests, a ring of qcap */
+	unsigned qhead, qn, qcap;
+	unsigned nbad, nchoked, noverflow;
+	int qfull;		/* BT_SEED_MAX_QUEUE said once */
+	/* piece messages (or a long bitfield) being sent */
+	uint8_t *buf;
+	size_t len, off;
+	uint64_t bytes, win;	/* block bytes sent to it */
+	double rate;		/* bytes a second, recent */
+	long long t_active;	/* when it became active */
+	long long t_up;		/* its last interest or block sent */
+};
+
+struct peer {
+	int id;
+	struct bt_peer_addr addr;
+	char name[64];
+	int fd, state;
+	long long t_state, t_block, t_sent;
+	long long t_asked;	/* when its pipeline last went from empty */
+	/* handshake */
+	uint8_t hs[BT_WIRE_HANDSHAKE_LEN];
+	size_t hslen;
+	/* messages */
+	uint8_t hdr[HBUF];
+	size_t hlen;
+	int rmode, body_kind;
+	uint8_t *body;		/* NULL: skip into the scratch buffer */
+	size_t bodylen, bodygot;
+	uint32_t bpiece, bblock;	/* the block being received */
+	/* what it has */
+	uint8_t *have;
+	int seed, saw_avail, choking, interested;
+	/* extensions both sides set in the handshake (BT_RSV_*) */
+	unsigned rsv;
+	/* BEP 6: pieces we may ask for while choked, and its hints */
+	uint32_t *allowed;	/* BT_SWARM_MAX_ALLOWED_FAST, or NULL */
+	unsigned nallowed;
+	uint32_t suggest[BT_SWARM_MAX_SUGGEST];
+	unsigned nsuggest, suggest_next;
+	int rejected;		/* a reject came: ask again at the tick */
+	/* BEP 10 and BEP 11 */
+	uint8_t *ext;		/* an extended message being read whole */
+	int reqq;		/* its "reqq" (> 0), or 0 */
+	uint8_t pex_id;		/* its id for ut_pex; 0: not spoken */
+	long long t_pex;	/* when its last ut_pex was taken (0: never) */
+	int src;		/* the peer whose PEX told of it, or -1 */
+	unsigned pflags;	/* its BT_PEX_* flags when learned by PEX */
+	/*
+	 * BEP 9: its id for ut_metadata (0: not spoken); the requests it
+	 * made, counted against BT_SEED_MD_ASKS; the answers waiting, as
+	 * piece numbers (allocated at its first request); the answer
+	 * being sent, and how much of it is.
+	 */
+	uint8_t md_id;
+	uint32_t *mdq;
+	unsigned mdqhead, mdqn, mdasks, mdsent;
+	struct bt_buf md;
+	size_t mdoff;
+	/* requests (q and out: allocated while connected) */
+	struct req *q;
+	unsigned qhead, qn, qlive, depth;
+	int snubbed;
+	/* figures */
+	uint64_t bytes, win_bytes;
+	double rate;
+	int hashfails, badblocks, served;
+	/* out */
+	uint8_t *out;
+	size_t outlen;
+	int pollout;
+	struct up_peer up;
+};
+
+/* The upload side of the swarm (swarm_upload.c). */
+struct up_state {
+	int on;			/* listening and serving */
+	int lfd[2], nl;		/* listening sockets */
+	uint8_t *have;		/* pieces held verified (BEP 3 order) */
+	uint32_t nhave;
+	/* -C DIR: read with bt_sdata, each piece checked at first read */
+	void *data;		/* struct bt_sdata, or NULL */
+	uint8_t *checked;	/* per piece: found good in DIR */
+	/* verified pieces kept in memory: a FIFO ring of ncache */
+	uint8_t **cbuf;
+	uint32_t *cidx;
+	int32_t *cslot;		/* piece -> ring slot, or -1 */
+	unsigned ncache, cnext;
+	uint8_t *rbuf;		/* a block read from DIR */
+	struct bt_choker choker;
+	int slots;
+	unsigned nincoming;
+	int said_incoming, said_refused;
+	long long t_done;	/* when the last wanted piece came, or 0 */
+	long long t_sec;
+	uint32_t rnd;
+};
+
+struct swarm {
+	const struct bt_swarm_conf *c;
+	const struct bt_torrent *t;
+	struct bt_err *e;
+	int ep;
+	uint8_t our_id[BT_WIRE_PEER_ID_LEN];
+	uint8_t handshake[BT_WIRE_HANDSHAKE_LEN];
+	long long start, now, t_tick, t_sec;
+	int connect_ms, handshake_ms, idle_ms, snub_ms;
+
+	struct peer **peer;
+	size_t npeer, next_try;
+	size_t ninitial;	/* peers given; those after came by PEX */
+	size_t cappeer;		/* room in peer[] */
+	struct bt_peerlist known;	/* every address in peer[] (for PEX) */
+	unsigned nconn;		/* connecting, handshaking, parked or active */
+	unsigned npending;	/* connecting, handshaking or parked */
+	unsigned nparked;
+	unsigned maxpending;	/* BT_SWARM_MAX_HALFOPEN, or fewer */
+	int said_conns, said_pending, said_inflight;	/* limits logged */
+	int said_pex;
+
+	uint32_t npieces;
+	uint8_t *pstate;
+	uint16_t *avail;	/* peers that have it, seeds apart */
+	unsigned nseeds;
+	uint16_t *pmap;		/* piece -> slot in act[], or NO_PIECE */
+	struct piece *act;	/* MAX_ACTIVE slots, maxact used */
+	unsigned nact, maxact;
+	uint8_t **pool;		/* spare piece buffers */
+	unsigned npool;
+	uint32_t cursor, minav, next_emit, first_wanted;
+	uint32_t left_to_start;	/* wanted pieces not yet started */
+	uint8_t scratch[BT_BLOCK_LEN];
+	struct bt_swarm_stats st;
+	struct hasher h;
+	uint64_t win_bytes;
+	int failed;		/* on_piece failed: e is set */
+	struct up_state up;
+};
+
+/* swarm.c, for the upload side. */
+void bt_sw_plog(struct swarm *, struct peer *, int, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+void bt_sw_drop(struct swarm *, struct peer *, int, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+void bt_sw_out_add(struct peer *, const uint8_t *, size_t);
+size_t bt_sw_out_room(const struct peer *);
+int bt_sw_flush(struct swarm *, struct peer *);
+struct peer *bt_sw_incoming(struct swarm *, int fd,
+    const struct bt_peer_addr *);
+
+/*
+ * swarm_upload.c: the upload side. bt_up_open listens (unless
+ * c->upload is 0) and reads -C DIR (marking the pieces found good there
+ * as held and not wanted); the loop calls bt_up_accept when a listening
+ * socket is readable, the wire calls bt_up_avail once a peer is active
+ * (our bitfield), bt_up_message for interested, not interested, request
+ * and cancel, bt_up_verified as a piece passes SHA-1 (before it is
+ * handed over), bt_up_fill when the socket takes more (1: a batch was
+ * built in p->up.buf), bt_up_tick about every 100 ms (rates, the
+ * choker), bt_up_linger once every wanted piece is in (1: keep going),
+ * bt_up_drop when a peer closes, bt_up_close at the end.
+ */
+int bt_up_open(struct swarm *, struct bt_err *);
+void bt_up_close(struct swarm *);
+int bt_up_is_listener(const struct swarm *, const void *);
+void bt_up_accept(struct swarm *, const void *);
+int bt_up_avail(struct swarm *, struct peer *);
+int bt_up_message(struct swarm *, struct peer *, uint8_t, const uint8_t *);
+void bt_up_verified(struct swarm *, uint32_t, const uint8_t *, size_t);
+int bt_up_fill(struct swarm *, struct peer *);
+int bt_up_pending(const struct peer *);
+void bt_up_tick(struct swarm *);
+int bt_up_linger(struct swarm *);
+int bt_up_waiting(const struct swarm *);
+void bt_up_drop(struct peer *);
+
+#endif

@@ -1,0 +1,697 @@
+/*
+ * The upload side of the swarm: listening and accepting peers that dial
+ * in, telling peers what we hold (bitfield, have as each piece passes
+ * SHA-1), serving their requests from verified pieces only, and the
+ * choker. The download side and the wire are in swarm.c; this file sees
+ * them through swarm_int.h, and the data folder through lib/seed's
+ * reader (bt_sdata: NAME or NAME.part, never following a link).
+ *
+ * What we hold is a bitfield set only by a piece that passed SHA-1: in
+ * this run (bt_up_verified, before it is handed over) or in -C DIR at the
+ * start. A request is served from the copies of the recent verified
+ * pieces kept in memory (BT_SWARM_UP_CACHE bytes), else from DIR, whose
+ * piece is checked again at its first read there (the folder may change
+ * under us: bt-assemble writes into it). Anything else is rejected (BEP
+ * 6) or dropped (BEP 3): never a byte still in flight.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "seed_int.h"
+#include "swarm_int.h"
+
+static void
+send_simple(struct peer *p, uint8_t id)
+{
+	uint8_t m[5];
+
+	bt_sw_out_add(p, m, bt_wire_simple(m, id));
+}
+
+static void
+reject(struct peer *p, uint32_t index, uint32_t begin, uint32_t len)
+{
+	uint8_t m[17];
+
+	/* BEP 6: a fast peer is told; BEP 3 has no way but silence. */
+	if (p->rsv & BT_RSV_FAST)
+		bt_sw_out_add(p, m, bt_wire_request(m, BT_MSG_REJECT, index,
+		    begin, len));
+}
+
+static void
+unchoke(struct peer *p)
+{
+	if (!p->up.choked)
+		return;
+	p->up.choked = 0;
+	send_simple(p, BT_MSG_UNCHOKE);
+}
+
+/* BEP 3: a choke drops the queue; BEP 6: each request gets a reject. */
+static void
+choke(struct peer *p)
+{
+	if (p->up.choked)
+		return;
+	p->up.choked = 1;
+	send_simple(p, BT_MSG_CHOKE);
+	while (p->up.qn > 0) {
+		struct up_req *r = &p->up.q[p->up.qhead];
+
+		reject(p, r->index, r->begin, r->len);
+		p->up.qhead = (p->up.qhead + 1) % p->up.qcap;
+		p->up.qn--;
+	}
+	p->up.qhead = 0;
+}
+
+/* ---- listening --------------------------------------------------------- */
+
+static int
+listen_on(struct swarm *s, int family, uint16_t port, struct bt_err *e)
+{
+	struct sockaddr_storage ss;
+	struct epoll_event ev;
+	socklen_t sl;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		sl = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		sl = sizeof(*in6);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "cannot listen on "
+		    "port %u: %s", port, strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "cannot listen on "
+		    "port %u: %s", port, strerror(err));
+	}
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		s->st.port = ntohs(family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port :
+		    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &s->up.lfd[s->up.nl];
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		close(fd);
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "epoll: %s",
+		    strerror(errno));
+	}
+	s->up.lfd[s->up.nl++] = fd;
+	return 0;
+}
+
+int
+bt_up_is_listener(const struct swarm *s, const void *ptr)
+{
+	return ptr == &s->up.lfd[0] || ptr == &s->up.lfd[1];
+}
+
+void
+bt_up_accept(struct swarm *s, const void *ptr)
+{
+	int lfd = *(const int *)ptr;
+
+	for (;;) {
+		struct bt_peer_addr a;
+		struct peer *p;
+		int fd;
+
+		a.salen = sizeof(a.sa);
+		fd = accept4(lfd, (struct sockaddr *)&a.sa, &a.salen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;		/* EAGAIN; out of descriptors */
+		}
+		if (s->up.nincoming >= BT_SWARM_MAX_INCOMING ||
+		    s->npending >= s->maxpending) {
+			close(fd);
+			if (!s->up.said_refused && s->c->on_log != NULL) {
+				char msg[200];
+
+				snprintf(msg, sizeof(msg), "connections "
+				    "refused: %s (limit %s)",
+				    s->up.nincoming >= BT_SWARM_MAX_INCOMING ?
+				    "too many in this run" :
+				    "too many handshakes in progress",
+				    s->up.nincoming >= BT_SWARM_MAX_INCOMING ?
+				    "BT_SWARM_MAX_INCOMING" :
+				    "BT_SWARM_MAX_HALFOPEN");
+				s->c->on_log(s->c->arg, BT_LOG_LIMIT, msg);
+				s->up.said_refused = 1;
+			}
+			continue;
+		}
+		if ((p = bt_sw_incoming(s, fd, &a)) == NULL) {
+			close(fd);
+			continue;
+		}
+		s->up.nincoming++;
+		s->st.incoming++;
+		if (p->state != PS_CLOSED)
+			bt_sw_plog(s, p, BT_LOG_INFO, "dialled us");
+	}
+}
+
+/* ---- what we hold ------------------------------------------------------ */
+
+static void
+hold(struct swarm *s, uint32_t i)
+{
+	if (!bt_bit_get(s->up.have, i)) {
+		bt_bit_set(s->up.have, i);
+		s->up.nhave++;
+	}
+}
+
+/* -C DIR: the pieces found good there are held and not fetched. */
+static int
+scan_dir(struct swarm *s, struct bt_err *e)
+{
+	struct bt_sdata *d;
+	uint32_t i;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	if (bt_sdata_open(d, s->t, s->c->dir, BT_SEED_FD_CACHE, e) < 0) {
+		free(d);
+		return -1;
+	}
+	s->up.data = d;
+	if ((s->up.checked = calloc(1, (s->npieces + 7) / 8)) == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	for (i = 0; i < s->npieces; i++) {
+		int r = bt_sdata_check(d, i);
+
+		if (r == BT_SDATA_IOERR)
+			return bt_errf(e, BT_EX_IOERR, -1, "%s: read error "
+			    "in piece %u", s->c->dir, i);
+		if (r != BT_SDATA_OK)
+			continue;
+		bt_bit_set(s->up.checked, i);
+		hold(s, i);
+		s->st.held++;
+		if (s->pstate[i] == P_WANTED) {
+			s->pstate[i] = P_DONE;
+			s->st.wanted--;
+			s->left_to_start--;
+		}
+	}
+	return 0;
+}
+
+int
+bt_up_open(struct swarm *s, struct bt_err *e)
+{
+	const struct bt_swarm_conf *c = s->c;
+	unsigned k;
+	uint32_t i;
+
+	s->up.lfd[0] = s->up.lfd[1] = -1;
+	s->up.slots = c->slots > 0 ? c->slots : BT_CHOKE_SLOTS;
+	if (getrandom(&s->up.rnd, sizeof(s->up.rnd), 0) != sizeof(s->up.rnd))
+		s->up.rnd = 1;
+	if ((s->up.have = calloc(1, (s->npieces + 7) / 8 + 1)) == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	if (c->dir != NULL && scan_dir(s, e) < 0)
+		return -1;
+	if (c->no_upload)
+		return 0;
+	/* Whole pieces within the limit (none past it: served from DIR). */
+	s->up.ncache = (unsigned)(BT_SWARM_UP_CACHE / s->t->piece_length);
+	if (s->up.ncache > s->npieces)
+		s->up.ncache = s->npieces;
+	s->up.cbuf = calloc(s->up.ncache + 1, sizeof(*s->up.cbuf));
+	s->up.cidx = malloc((s->up.ncache + 1) * sizeof(*s->up.cidx));
+	s->up.cslot = malloc((s->npieces + 1) * sizeof(*s->up.cslot));
+	if (s->up.cbuf == NULL || s->up.cidx == NULL || s->up.cslot == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	for (k = 0; k < s->up.ncache; k++)
+		s->up.cidx[k] = UINT32_MAX;
+	for (i = 0; i < s->npieces; i++)
+		s->up.cslot[i] = -1;
+	if (listen_on(s, AF_INET, c->port, e) < 0)
+		return -1;
+	/* IPv6 on the same port, when the system has it. */
+	if (listen_on(s, AF_INET6, s->st.port, e) < 0 &&
+	    errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL &&
+	    errno != EADDRINUSE)
+		return -1;
+	s->up.on = 1;
+	/* Under a low RLIMIT_NOFILE the listeners take connects' room. */
+	if (s->maxpending < BT_SWARM_MAX_HALFOPEN &&
+	    s->maxpending > 4 + (unsigned)s->up.nl)
+		s->maxpending -= (unsigned)s->up.nl;
+	if (c->on_listen != NULL)
+		c->on_listen(c->arg, s->st.port);
+	return 0;
+}
+
+void
+bt_up_close(struct swarm *s)
+{
+	unsigned k;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (s->up.lfd[i] >= 0)
+			close(s->up.lfd[i]);
+	s->up.lfd[0] = s->up.lfd[1] = -1;
+	if (s->up.data != NULL) {
+		bt_sdata_close(s->up.data);
+		free(s->up.data);
+	}
+	if (s->up.cbuf != NULL)
+		for (k = 0; k < s->up.ncache; k++)
+			free(s->up.cbuf[k]);
+	free(s->up.cbuf);
+	free(s->up.cidx);
+	free(s->up.cslot);
+	free(s->up.have);
+	free(s->up.checked);
+	free(s->up.rbuf);
+}
+
+/* After the handshake: our bitfield, or have all / have none (BEP 6). */
+int
+bt_up_avail(struct swarm *s, struct peer *p)
+{
+	size_t nb = (s->npieces + 7) / 8;
+	uint8_t h[5];
+
+	p->up.choked = 1;
+	p->up.t_active = s->now;
+	if (!s->up.on || s->up.nhave == 0) {
+		if (p->rsv & BT_RSV_FAST)
+			send_simple(p, BT_MSG_HAVE_NONE);
+		return 0;
+	}
+	if (s->up.nhave == s->npieces && (p->rsv & BT_RSV_FAST)) {
+		send_simple(p, BT_MSG_HAVE_ALL);
+		return 0;
+	}
+	bt_put32(h, (uint32_t)nb + 1);
+	h[4] = BT_MSG_BITFIELD;
+	if (bt_sw_out_room(p) >= nb + 5) {
+		bt_sw_out_add(p, h, 5);
+		bt_sw_out_add(p, s->up.have, nb);
+		return 0;
+	}
+	/* Longer than the out buffer: sent from the upload buffer, which
+	   goes before it (it is empty this early: our handshake is out). */
+	if (p->outlen > 0 || (p->up.buf = malloc(nb + 5)) == NULL) {
+		bt_sw_drop(s, p, BT_LOG_INFO, "no room for our bitfield");
+		return -1;
+	}
+	memcpy(p->up.buf, h, 5);
+	memcpy(p->up.buf + 5, s->up.have, nb);
+	p->up.len = nb + 5;
+	p->up.off = 0;
+	return 0;
+}
+
+/* A piece passed SHA-1: keep a copy to serve, and tell every peer. */
+void
+bt_up_verified(struct swarm *s, uint32_t index, const uint8_t *buf,
+    size_t len)
+{
+	struct up_state *u = &s->up;
+	uint8_t m[9];
+	unsigned k;
+	size_t j;
+
+	if (!u->on)
+		return;
+	if (u->ncache == 0)
+		goto tell;
+	k = u->cnext;
+	if (u->cidx[k] != UINT32_MAX)
+		u->cslot[u->cidx[k]] = -1;
+	u->cidx[k] = UINT32_MAX;
+	if (u->cbuf[k] == NULL)
+		u->cbuf[k] = malloc((size_t)s->t->piece_length);
+	if (u->cbuf[k] != NULL) {
+		memcpy(u->cbuf[k], buf, len);
+		u->cidx[k] = index;
+		u->cslot[index] = (int32_t)k;
+		u->cnext = (k + 1) % u->ncache;
+	}
+tell:
+	hold(s, index);
+	bt_wire_have(m, index);
+	for (j = 0; j < s->npeer; j++)
+		if (s->peer[j]->state == PS_ACTIVE)
+			bt_sw_out_add(s->peer[j], m, sizeof(m));
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+/* Too many bad requests: the peer is cut off. */
+static int
+cut(struct swarm *s, struct peer *p, unsigned n, const char *limit,
+    const char *what)
+{
+	bt_sw_drop(s, p, BT_LOG_BAD, "banned: %u %s (limit %s)", n, what,
+	    limit);
+	return -1;
+}
+
+static int
+on_request(struct swarm *s, struct peer *p, uint32_t index, uint32_t begin,
+    uint32_t len)
+{
+	struct up_peer *u = &p->up;
+	int64_t size;
+
+	if (!s->up.on) {
+		reject(p, index, begin, len);
+		return 0;
+	}
+	if (index >= s->npieces || len == 0 || len > BT_BLOCK_LEN ||
+	    (size = bt_piece_size(s->t, index), begin >= size) ||
+	    (int64_t)begin + len > size) {
+		reject(p, index, begin, len);
+		if (++u->nbad >= BT_SEED_MAX_BAD_REQUESTS)
+			return cut(s, p, u->nbad, "BT_SEED_MAX_BAD_REQUESTS",
+			    "requests out of range");
+		return 0;
+	}
+	/* Only pieces that passed SHA-1: never bytes in flight. */
+	if (u->choked || !bt_bit_get(s->up.have, index)) {
+		reject(p, index, begin, len);
+		if (++u->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
+			return cut(s, p, u->nchoked,
+			    "BT_SEED_MAX_CHOKED_REQUESTS", "requests while "
+			    "choked or for pieces we do not hold");
+		return 0;
+	}
+	if (u->qn >= BT_SEED_MAX_QUEUE) {
+		reject(p, index, begin, len);
+		if (!u->qfull)
+			bt_sw_plog(s, p, BT_LOG_INFO, "queue full, more "
+			    "requests %s (limit BT_SEED_MAX_QUEUE)",
+			    (p->rsv & BT_RSV_FAST) ? "rejected" : "ignored");
+		u->qfull = 1;
+		if (++u->noverflow >= BT_SEED_MAX_OVERFLOW)
+			return cut(s, p, u->noverflow, "BT_SEED_MAX_OVERFLOW",
+			    "requests past a full queue");
+		return 0;
+	}
+	if (u->qn == u->qcap) {
+		unsigned cap = u->qcap ? 2 * u->qcap : 64, i;
+		struct up_req *nq;
+
+		if (cap > BT_SEED_MAX_QUEUE)
+			cap = BT_SEED_MAX_QUEUE;
+		if ((nq = malloc(cap * sizeof(*nq))) == NULL) {
+			bt_sw_drop(s, p, BT_LOG_INFO, "out of memory");
+			return -1;
+		}
+		for (i = 0; i < u->qn; i++)
+			nq[i] = u->q[(u->qhead + i) % u->qcap];
+		free(u->q);
+		u->q = nq;
+		u->qcap = cap;
+		u->qhead = 0;
+	}
+	u->q[(u->qhead + u->qn) % u->qcap] = (struct up_req){ index, begin,
+	    len };
+	u->qn++;
+	return 0;
+}
+
+/* BEP 3: a cancel removes a queued request; BEP 6: with a reject. */
+static void
+on_cancel(struct peer *p, uint32_t index, uint32_t begin, uint32_t len)
+{
+	struct up_peer *u = &p->up;
+	unsigned i, j;
+
+	for (i = 0; i < u->qn; i++) {
+		struct up_req *r = &u->q[(u->qhead + i) % u->qcap];
+
+		if (r->index == index && r->begin == begin && r->len == len)
+			break;
+	}
+	if (i == u->qn)
+		return;
+	reject(p, index, begin, len);
+	for (j = i; j + 1 < u->qn; j++)
+		u->q[(u->qhead + j) % u->qcap] =
+		    u->q[(u->qhead + j + 1) % u->qcap];
+	u->qn--;
+}
+
+static size_t
+unchoked(struct swarm *s)
+{
+	size_t j, n = 0;
+
+	for (j = 0; j < s->npeer; j++) {
+		struct peer *q = s->peer[j];
+
+		if (q->state == PS_ACTIVE && !q->up.choked &&
+		    q->up.interested)
+			n++;
+	}
+	return n;
+}
+
+int
+bt_up_message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m)
+{
+	switch (id) {
+	case BT_MSG_INTERESTED:
+		p->up.interested = 1;
+		p->up.t_up = s->now;
+		/* A free slot is given at once, not at the next round. */
+		if (s->up.on && p->up.choked &&
+		    unchoked(s) < (size_t)s->up.slots + 1)
+			unchoke(p);
+		return 0;
+	case BT_MSG_NOT_INTERESTED:
+		p->up.interested = 0;
+		return 0;
+	case BT_MSG_REQUEST:
+		return on_request(s, p, bt_get32(m + 1), bt_get32(m + 5),
+		    bt_get32(m + 9));
+	case BT_MSG_CANCEL:
+		on_cancel(p, bt_get32(m + 1), bt_get32(m + 5),
+		    bt_get32(m + 9));
+		return 0;
+	}
+	return 0;
+}
+
+/* ---- serving ----------------------------------------------------------- */
+
+/* A verified block into out: memory, else DIR (checked at first read). */
+static int
+block(struct swarm *s, const struct up_req *r, uint8_t *out)
+{
+	struct up_state *u = &s->up;
+	struct bt_sdata *d = u->data;
+
+	if (u->cslot[r->index] >= 0) {
+		memcpy(out, u->cbuf[u->cslot[r->index]] + r->begin, r->len);
+		return 0;
+	}
+	if (d == NULL)
+		return -1;
+	if (!bt_bit_get(u->checked, r->index)) {
+		if (bt_sdata_check(d, r->index) != BT_SDATA_OK)
+			return -1;
+		bt_bit_set(u->checked, r->index);
+	}
+	return bt_sdata_read(d, r->index, r->begin, r->len, out) ==
+	    BT_SDATA_OK ? 0 : -1;
+}
+
+int
+bt_up_pending(const struct peer *p)
+{
+	return p->up.qn > 0 && !p->up.choked;
+}
+
+/* The next BT_SEED_BATCH requests into the upload buffer (1), or 0. */
+int
+bt_up_fill(struct swarm *s, struct peer *p)
+{
+	struct up_peer *u = &p->up;
+	size_t len = 0;
+	int k, did = 0;
+
+	if (u->qn == 0 || u->choked)
+		return 0;
+	if (u->buf == NULL && (u->buf = malloc(BT_SEED_BATCH *
+	    (BT_WIRE_PIECE_HDR_LEN + BT_BLOCK_LEN))) == NULL) {
+		bt_sw_drop(s, p, BT_LOG_INFO, "out of memory");
+		return -1;
+	}
+	for (k = 0; k < BT_SEED_BATCH && u->qn > 0; k++) {
+		struct up_req r = u->q[u->qhead];
+
+		u->qhead = (u->qhead + 1) % u->qcap;
+		u->qn--;
+		did = 1;
+		if (block(s, &r, u->buf + len + BT_WIRE_PIECE_HDR_LEN) < 0) {
+			/* Held but out of memory and not in DIR (or DIR
+			   changed): refused, never guessed. */
+			reject(p, r.index, r.begin, r.len);
+			continue;
+		}
+		bt_wire_piece_hdr(u->buf + len, r.index, r.begin, r.len);
+		len += BT_WIRE_PIECE_HDR_LEN + r.len;
+		u->bytes += r.len;
+		u->win += r.len;
+		s->st.uploaded += r.len;
+		u->t_up = s->now;
+		if (!u->served) {
+			u->served = 1;
+			s->st.uploaded_to++;
+		}
+	}
+	if (u->qn == 0)
+		u->qhead = 0;
+	u->len = len;
+	u->off = 0;
+	return did;
+}
+
+/* ---- the choker and lingering ------------------------------------------ */
+
+void
+bt_up_tick(struct swarm *s)
+{
+	struct up_state *u = &s->up;
+	struct bt_choke_peer *cp;
+	struct peer **who;
+	size_t j, n = 0;
+	int due, complete = s->st.done == s->st.wanted;
+
+	if (!u->on)
+		return;
+	if (s->now - u->t_sec >= 1000) {
+		double dt = (double)(s->now - u->t_sec) / 1000.0;
+
+		for (j = 0; j < s->npeer && u->t_sec > 0; j++) {
+			struct peer *p = s->peer[j];
+			double r = (double)p->up.win / dt;
+
+			p->up.rate = p->up.rate == 0 ? r : 0.5 * p->up.rate +
+			    0.5 * r;
+			p->up.win = 0;
+		}
+		u->t_sec = s->now;
+	}
+	if ((due = bt_choker_due(&u->choker, s->now)) == BT_CHOKE_NONE)
+		return;
+	cp = calloc(s->npeer + 1, sizeof(*cp));
+	who = calloc(s->npeer + 1, sizeof(*who));
+	if (cp == NULL || who == NULL) {
+		free(cp);
+		free(who);
+		return;
+	}
+	for (j = 0; j < s->npeer; j++) {
+		struct peer *p = s->peer[j];
+
+		if (p->state != PS_ACTIVE)
+			continue;
+		/* BEP 3: tit-for-tat while we leech, our upload once
+		   complete. */
+		cp[n].rate = complete ? p->up.rate : p->rate;
+		cp[n].interested = p->up.interested;
+		cp[n].snubbed = p->snubbed;
+		cp[n].optimistic = p->up.optimistic;
+		who[n++] = p;
+	}
+	u->rnd = u->rnd * 1103515245u + 12345u;
+	bt_choke(cp, n, u->slots, due, u->rnd >> 8);
+	for (j = 0; j < n; j++) {
+		who[j]->up.optimistic = cp[j].optimistic;
+		if (cp[j].unchoke)
+			unchoke(who[j]);
+		else if (who[j]->up.interested)
+			choke(who[j]);
+	}
+	free(cp);
+	free(who);
+}
+
+int
+bt_up_waiting(const struct swarm *s)
+{
+	return s->up.on && s->c->linger_ms > 0 &&
+	    s->now - s->start < s->c->linger_ms;
+}
+
+int
+bt_up_linger(struct swarm *s)
+{
+	size_t j;
+
+	if (s->up.t_done == 0) {
+		s->up.t_done = s->now;
+		if (s->up.on && s->c->linger_ms > 0 && s->c->on_log != NULL)
+			s->c->on_log(s->c->arg, BT_LOG_INFO, "every piece in: "
+			    "serving the peers interested (--linger)");
+	}
+	if (!s->up.on || s->c->linger_ms <= 0 ||
+	    s->now - s->up.t_done >= s->c->linger_ms)
+		return 0;
+	if (s->npending > 0)
+		return 1;
+	for (j = 0; j < s->npeer; j++) {
+		struct peer *p = s->peer[j];
+
+		if (p->state == PS_ACTIVE && (p->up.interested ||
+		    s->now - p->up.t_active < BT_SWARM_LINGER_GRACE_MS))
+			return 1;
+	}
+	return 0;
+}
+
+void
+bt_up_drop(struct peer *p)
+{
+	free(p->up.q);
+	free(p->up.buf);
+	p->up.q = NULL;
+	p->up.buf = NULL;
+	p->up.qn = p->up.qcap = p->up.qhead = 0;
+	p->up.len = p->up.off = 0;
+	p->up.interested = 0;
+}
