@@ -34,8 +34,10 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-aqv] [-C DIR] [-i LIST] [-o FILE] "
 	    "[-P PORT] [-p FILE]\n"
-	    "\t[-t FILE] [--linger SEC] [--no-upload] [--pex-out FILE]\n"
-	    "\t[--sequential] [--stream] [--timeout SEC]\n"
+	    "\t[-t FILE] [--download-rate RATE] [--linger SEC] "
+	    "[--no-upload]\n"
+	    "\t[--pex-out FILE] [--sequential] [--stream] [--timeout SEC]\n"
+	    "\t[--upload-rate RATE]\n"
 	    "\t[--connect-timeout SEC] [--handshake-timeout SEC]\n"
 	    "\t[--idle-timeout SEC] [--snub-timeout SEC]\n", bt_prog);
 	exit(BT_EX_USAGE);
@@ -110,8 +112,7 @@ on_listen(void *arg, uint16_t port)
 {
 	struct out *o = arg;
 
-	/* -vvv: the -v and -vv lines start as they did before uploads. */
-	if (o->verbose >= 3) {
+	if (o->verbose) {
 		clear_progress(o);
 		bt_warnx("listening on port %u", port);
 	}
@@ -173,7 +174,7 @@ seconds(const char *opt, const char *arg)
 enum {
 	OPT_SEQUENTIAL = 256, OPT_STREAM, OPT_TIMEOUT, OPT_CONNECT,
 	OPT_HANDSHAKE, OPT_IDLE, OPT_SNUB, OPT_PEX_OUT, OPT_NO_UPLOAD,
-	OPT_LINGER,
+	OPT_LINGER, OPT_UPLOAD_RATE, OPT_DOWNLOAD_RATE,
 };
 
 static const struct option longopts[] = {
@@ -182,6 +183,8 @@ static const struct option longopts[] = {
 	{ "port", required_argument, NULL, 'P' },
 	{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
 	{ "linger", required_argument, NULL, OPT_LINGER },
+	{ "upload-rate", required_argument, NULL, OPT_UPLOAD_RATE },
+	{ "download-rate", required_argument, NULL, OPT_DOWNLOAD_RATE },
 	{ "index", required_argument, NULL, 'i' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "peers", required_argument, NULL, 'p' },
@@ -214,7 +217,7 @@ main(int argc, char *argv[])
 	uint8_t *want;
 	long count;
 	size_t dropped = 0;
-	int all = 0, quiet = 0, stream = 0, ch, rc, listen_asked = 0;
+	int all = 0, quiet = 0, stream = 0, ch, rc;
 	FILE *pf;
 
 	bt_cli_init(argv[0]);
@@ -234,7 +237,6 @@ main(int argc, char *argv[])
 				usage();
 			}
 			c.port = (uint16_t)v;
-			listen_asked = 1;
 			break;
 		}
 		case 'a':
@@ -289,6 +291,13 @@ main(int argc, char *argv[])
 		case OPT_PEX_OUT:
 			xfile = optarg;
 			break;
+		case OPT_UPLOAD_RATE:
+			c.upload_rate = bt_optrate("--upload-rate", optarg);
+			break;
+		case OPT_DOWNLOAD_RATE:
+			c.download_rate = bt_optrate("--download-rate",
+			    optarg);
+			break;
 		default:
 			usage();
 		}
@@ -297,12 +306,6 @@ main(int argc, char *argv[])
 		usage();
 	if (quiet)
 		o.verbose = 0;
-	/*
-	 * For now it listens only when -P is given (-P 0: a port the kernel
-	 * chooses): the load tests pin the descriptors of a run without it.
-	 */
-	if (!listen_asked)
-		c.no_upload = 1;
 
 	/* The peer list first: it may name the torrent. */
 	memset(&pl, 0, sizeof(pl));

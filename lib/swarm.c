@@ -745,21 +745,23 @@ set_events(struct swarm *s, struct peer *p, int out)
 {
 	struct epoll_event ev;
 
-	if (p->pollout == out)
+	if (p->pollout == out && p->inoff == p->rpaused)
 		return;
 	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
+	/* --download-rate: a paused peer is not read until the refill. */
+	ev.events = (p->rpaused ? 0 : EPOLLIN) | (out ? EPOLLOUT : 0);
 	ev.data.ptr = p;
 	epoll_ctl(s->ep, EPOLL_CTL_MOD, p->fd, &ev);
 	p->pollout = out;
+	p->inoff = p->rpaused;
 }
 
 /* Bytes to send: the out buffer, or ut_metadata answers (BEP 9). */
 static int
-out_pending(const struct peer *p)
+out_pending(const struct swarm *s, const struct peer *p)
 {
 	return p->outlen > 0 || p->mdoff < p->md.len || p->mdqhead < p->mdqn ||
-	    bt_up_pending(p);
+	    bt_up_pending(s, p);
 }
 
 static int md_next(struct swarm *, struct peer *);
@@ -799,7 +801,7 @@ flush(struct swarm *s, struct peer *p)
 			if (md_next(s, p) < 0)
 				return -1;
 			continue;
-		} else if (bt_up_pending(p)) {
+		} else if (bt_up_pending(s, p)) {
 			if (bt_up_fill(s, p) <= 0)
 				break;
 			continue;
@@ -833,7 +835,7 @@ flush(struct swarm *s, struct peer *p)
 		memmove(p->out, p->out + w, p->outlen - (size_t)w);
 		p->outlen -= (size_t)w;
 	}
-	set_events(s, p, out_pending(p));
+	set_events(s, p, out_pending(s, p));
 	return 0;
 }
 
@@ -900,6 +902,9 @@ drop(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 	memset(&p->md, 0, sizeof(p->md));
 	p->mdoff = 0;
 	bt_up_drop(p);
+	if (p->rpaused)
+		s->npaused--;
+	p->rpaused = p->inoff = 0;
 	if (p->fd >= 0) {
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, p->fd, NULL);
 		close(p->fd);
@@ -1142,6 +1147,9 @@ send_extensions(struct swarm *s, struct peer *p)
 	memset(&b, 0, sizeof(b));
 	hc.pex = 1;
 	hc.reqq = BT_SWARM_MAX_QUEUE;
+	/* BEP 10 "p": the port we listen on, so that it may dial back. */
+	if (s->up.on)
+		hc.port = s->st.port;
 	/* BEP 9: a peer that came from a magnet link gets the info dict. */
 	hc.metadata = 1;
 	hc.metadata_size = (int64_t)s->t->info_len;
@@ -1943,6 +1951,13 @@ readable(struct swarm *s, struct peer *p)
 			return;
 	}
 	while (p->state == PS_ACTIVE && got < READ_BUDGET) {
+		/* --download-rate: nothing more from anyone until the refill. */
+		if (s->c->download_rate > 0 && s->dn_tokens < 1) {
+			if (!p->rpaused)
+				s->npaused++;
+			p->rpaused = 1;
+			break;
+		}
 		if (p->rmode == R_BODY) {
 			size_t left = p->bodylen - p->bodygot;
 
@@ -1953,6 +1968,9 @@ readable(struct swarm *s, struct peer *p)
 				if (left > sizeof(s->scratch))
 					left = sizeof(s->scratch);
 			}
+			/* No more than the bucket holds. */
+			if (s->c->download_rate > 0 && left > s->dn_tokens)
+				left = (size_t)s->dn_tokens;
 			v[0].iov_len = left;
 			/* The next message's header comes in the same call. */
 			v[1].iov_base = p->hdr + p->hlen;
@@ -1987,6 +2005,8 @@ readable(struct swarm *s, struct peer *p)
 			break;
 		}
 		got += (size_t)r;
+		if (s->c->download_rate > 0)
+			s->dn_tokens -= (double)r;
 		if (p->rmode == R_BODY) {
 			size_t inbody = (size_t)r < v[0].iov_len ? (size_t)r :
 			    v[0].iov_len;
@@ -2148,7 +2168,7 @@ tick(struct swarm *s)
 			out_add(p, m, bt_wire_keepalive(m));
 		p->rejected = 0;
 		fill_requests(s, p);
-		if (out_pending(p))
+		if (out_pending(s, p))
 			flush(s, p);
 	}
 	if (second) {
@@ -2186,6 +2206,53 @@ max_pending(void)
 		room = 4;
 	return room < BT_SWARM_MAX_HALFOPEN ? (unsigned)room :
 	    BT_SWARM_MAX_HALFOPEN;
+}
+
+/*
+ * The rate buckets fill with the time gone by, up to a tenth of a
+ * second's worth. Peers paused for want of download tokens are read
+ * again (epoll is level-triggered: what waits wakes us at once), and
+ * peers whose blocks were held back get them sent.
+ */
+static void
+refill(struct swarm *s)
+{
+	const struct bt_swarm_conf *c = s->c;
+	double dt = (double)(s->now - s->t_refill) / 1000.0;
+	size_t j;
+	int up_was_empty = s->up_tokens <= 0;
+
+	if (dt <= 0)
+		return;
+	s->t_refill = s->now;
+	if (c->download_rate > 0) {
+		s->dn_tokens += dt * (double)c->download_rate;
+		if (s->dn_tokens > RATE_BURST(c->download_rate))
+			s->dn_tokens = RATE_BURST(c->download_rate);
+	}
+	if (c->upload_rate > 0) {
+		s->up_tokens += dt * (double)c->upload_rate;
+		if (s->up_tokens > RATE_BURST(c->upload_rate))
+			s->up_tokens = RATE_BURST(c->upload_rate);
+	}
+	if (s->npaused > 0 && s->dn_tokens >= 1)
+		for (j = 0; j < s->npeer; j++) {
+			struct peer *p = s->peer[j];
+
+			if (!p->rpaused)
+				continue;
+			p->rpaused = 0;
+			s->npaused--;
+			if (p->state == PS_ACTIVE)
+				set_events(s, p, out_pending(s, p));
+		}
+	if (c->upload_rate > 0 && up_was_empty && s->up_tokens > 0)
+		for (j = 0; j < s->npeer; j++) {
+			struct peer *p = s->peer[j];
+
+			if (p->state == PS_ACTIVE && bt_up_pending(s, p))
+				flush(s, p);
+		}
 }
 
 static int
@@ -2310,6 +2377,10 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 	s->h.efd = -1;
 	s->up.lfd[0] = s->up.lfd[1] = -1;
 	s->start = s->now = s->t_tick = s->t_sec = now_ms();
+	s->t_refill = s->start;
+	s->up_tokens = c->upload_rate > 0 ? RATE_BURST(c->upload_rate) : 0;
+	s->dn_tokens = c->download_rate > 0 ? RATE_BURST(c->download_rate) :
+	    0;
 	if (setup(s, c, peers, npeers, e) < 0) {
 		teardown(s);
 		free(s);
@@ -2352,6 +2423,7 @@ wait:
 			break;
 		}
 		s->now = now_ms();
+		refill(s);
 		for (i = 0; i < n && !s->failed; i++) {
 			struct peer *p = ev[i].data.ptr;
 
@@ -2373,6 +2445,13 @@ wait:
 				/* Only errors are reported while parked. */
 				drop(s, p, BT_LOG_INFO, "closed while waiting "
 				    "for a free slot");
+				continue;
+			}
+			/* Paused (--download-rate), an error or hang-up
+			   would wake us again and again: it ends the peer. */
+			if (p->rpaused && (ev[i].events & (EPOLLERR |
+			    EPOLLHUP))) {
+				drop(s, p, BT_LOG_INFO, "closed by the peer");
 				continue;
 			}
 			if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))

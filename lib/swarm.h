@@ -107,6 +107,14 @@ struct bt_swarm_conf {
 	const char *dir;
 	int slots;
 	long long linger_ms;
+	/*
+	 * Token buckets, bytes a second (0: no limit), each holding about a
+	 * tenth of a second's worth: upload_rate for the blocks we serve
+	 * (no new block while it is empty), download_rate for every byte
+	 * read from peers once past the handshake (their sockets are not
+	 * read while it is empty; requests stay pipelined).
+	 */
+	int64_t upload_rate, download_rate;
 	/* Told the port once listening (may be NULL). */
 	void (*on_listen)(void *arg, uint16_t port);
 	void *arg;

@@ -27,6 +27,9 @@
 #define HBUF		32
 /* Out buffer: a full pipeline of requests and cancels, and a little. */
 #define OUTCAP		(QCAP * 17 + 256)
+/* Rate buckets hold a tenth of a second's worth (and a block at least). */
+#define RATE_BURST(r)	((double)(r) / 10 > BT_BLOCK_LEN + 13 ? \
+			    (double)(r) / 10 : (double)(BT_BLOCK_LEN + 13))
 /* Pieces active at once, whatever the piece length. */
 #define MAX_ACTIVE	4096
 #define NO_PIECE	0xffff
@@ -169,6 +172,8 @@ struct peer {
 	uint8_t *out;
 	size_t outlen;
 	int pollout;
+	int rpaused;		/* not read: the download bucket is empty */
+	int inoff;		/* EPOLLIN is off in the epoll set */
 	struct up_peer up;
 };
 
@@ -234,6 +239,11 @@ struct swarm {
 	struct hasher h;
 	uint64_t win_bytes;
 	int failed;		/* on_piece failed: e is set */
+	/* --upload-rate and --download-rate: tokens are bytes */
+	double up_tokens, dn_tokens;
+	long long t_refill;
+	unsigned npaused;	/* peers with rpaused set */
+	int up_starved;		/* a block held back for want of tokens */
 	struct up_state up;
 };
 
@@ -268,7 +278,7 @@ int bt_up_avail(struct swarm *, struct peer *);
 int bt_up_message(struct swarm *, struct peer *, uint8_t, const uint8_t *);
 void bt_up_verified(struct swarm *, uint32_t, const uint8_t *, size_t);
 int bt_up_fill(struct swarm *, struct peer *);
-int bt_up_pending(const struct peer *);
+int bt_up_pending(const struct swarm *, const struct peer *);
 void bt_up_tick(struct swarm *);
 int bt_up_linger(struct swarm *);
 int bt_up_waiting(const struct swarm *);

@@ -539,10 +539,12 @@ block(struct swarm *s, const struct up_req *r, uint8_t *out)
 	    BT_SDATA_OK ? 0 : -1;
 }
 
+/* Blocks to send, and (--upload-rate) the tokens to send them. */
 int
-bt_up_pending(const struct peer *p)
+bt_up_pending(const struct swarm *s, const struct peer *p)
 {
-	return p->up.qn > 0 && !p->up.choked;
+	return p->up.qn > 0 && !p->up.choked &&
+	    (s->c->upload_rate == 0 || s->up_tokens > 0);
 }
 
 /* The next BT_SEED_BATCH requests into the upload buffer (1), or 0. */
@@ -553,14 +555,15 @@ bt_up_fill(struct swarm *s, struct peer *p)
 	size_t len = 0;
 	int k, did = 0;
 
-	if (u->qn == 0 || u->choked)
+	if (!bt_up_pending(s, p))
 		return 0;
 	if (u->buf == NULL && (u->buf = malloc(BT_SEED_BATCH *
 	    (BT_WIRE_PIECE_HDR_LEN + BT_BLOCK_LEN))) == NULL) {
 		bt_sw_drop(s, p, BT_LOG_INFO, "out of memory");
 		return -1;
 	}
-	for (k = 0; k < BT_SEED_BATCH && u->qn > 0; k++) {
+	/* --upload-rate: a block only while the bucket is not empty. */
+	for (k = 0; k < BT_SEED_BATCH && bt_up_pending(s, p); k++) {
 		struct up_req r = u->q[u->qhead];
 
 		u->qhead = (u->qhead + 1) % u->qcap;
@@ -574,6 +577,8 @@ bt_up_fill(struct swarm *s, struct peer *p)
 		}
 		bt_wire_piece_hdr(u->buf + len, r.index, r.begin, r.len);
 		len += BT_WIRE_PIECE_HDR_LEN + r.len;
+		if (s->c->upload_rate > 0)
+			s->up_tokens -= (double)(BT_WIRE_PIECE_HDR_LEN + r.len);
 		u->bytes += r.len;
 		u->win += r.len;
 		s->st.uploaded += r.len;

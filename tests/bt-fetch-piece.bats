@@ -554,7 +554,10 @@ hostile_alone_ok() {
 	# first ut_pex message (sent within seconds) names them.
 	SEED_RATE=300000 LT_SEED_CONNECT="$p2,$p3" \
 	    seed_lt "$d/p16k.torrent" "$d/single" "$p1"
-	bt-fetch-piece -vv --pex-out "$BATS_TEST_TMPDIR/pex" \
+	# --no-upload: this is the download engine's PEX. Listening, it
+	# would have the other two dial it first (they learn its port from
+	# the first one), before any ut_pex message names them.
+	bt-fetch-piece -vv --no-upload --pex-out "$BATS_TEST_TMPDIR/pex" \
 	    -t "$d/p16k.torrent" -a <<<"127.0.0.1 $p1" \
 	    2>"$BATS_TEST_TMPDIR/err" | bt-assemble -C "$BATS_TEST_TMPDIR/out"
 	cmp "$d/single/data" "$BATS_TEST_TMPDIR/out/data"

@@ -120,17 +120,21 @@ print("\n".join(lines))' "$1"
 	assert_equal "$FETCH_STATUS" 0
 	bt-assemble -C "$d/got" <"$d/out"
 	cmp "$f/single/data" "$d/got/data"
-	# BT_SWARM_MAX_CONNS connected, BT_SWARM_MAX_HALFOPEN in progress.
-	[ "$MAX_SOCKS" -le $((64 + 256)) ]
+	# BT_SWARM_MAX_CONNS connected, BT_SWARM_MAX_HALFOPEN in progress,
+	# and the two sockets it listens on by default (IPv4 and IPv6).
+	# Peers that dial in count in the first two.
+	[ "$MAX_SOCKS" -le $((64 + 256 + 2)) ]
 	if asan; then
 		[ "$HWM_KIB" -lt $((768 * 1024)) ]
 	else
 		[ "$HWM_KIB" -lt $((96 * 1024)) ]
 	fi
-	# With -v: the limits reached once each, and the summary.
+	# With -v: the port it listens on, the limits reached once each,
+	# and the summary.
 	run grep -cv ' (limit BT_SWARM_MAX_\(CONNS\|HALFOPEN\))$' "$d/err"
-	assert_output 1
+	assert_output 2
 	run cat "$d/err"
+	assert_line --index 0 --regexp '^bt-fetch-piece: listening on port [0-9]+$'
 	assert_line "bt-fetch-piece: 256 connects and handshakes in progress: more listed peers wait (limit BT_SWARM_MAX_HALFOPEN)"
 	assert_line --regexp '^bt-fetch-piece: 33/33 pieces, .* [0-9]+ timed out of [0-9]+ peers tried, [1-3] served, 0 dropped, 0 hash failures$'
 }
@@ -158,20 +162,22 @@ one_dead() {
 	    -t "$BATS_FILE_TMPDIR/t.torrent" -p "$BATS_TEST_TMPDIR/dead.txt" -i 0
 	assert_output ""
 	peer=$(cat "$BATS_TEST_TMPDIR/dead.txt")
-	# What it said, as the output, for assert_line.
+	# What it said, as the output, for assert_line: first the port it
+	# listens on (by default), then what the peer did.
 	run printf '%s\n' "$stderr"
+	assert_line --index 0 --regexp '^bt-fetch-piece: listening on port [0-9]+$'
 }
 
 @test "BT_SWARM_CONNECT_MS: a connect that hangs ends at --connect-timeout, and -vv names the limit" {
 	one_dead -b --connect-timeout 1
-	assert_line --index 0 "bt-fetch-piece: $peer: no connection in 1000 ms (limit BT_SWARM_CONNECT_MS, --connect-timeout)"
-	assert_line --index 1 --regexp '^bt-fetch-piece: 0/1 pieces, .* 1 timed out of 1 peers tried, 0 served'
+	assert_line --index 1 "bt-fetch-piece: $peer: no connection in 1000 ms (limit BT_SWARM_CONNECT_MS, --connect-timeout)"
+	assert_line --index 2 --regexp '^bt-fetch-piece: 0/1 pieces, .* 1 timed out of 1 peers tried, 0 served'
 }
 
 @test "BT_SWARM_HANDSHAKE_MS: a peer that accepts and never answers ends at --handshake-timeout" {
 	one_dead -c --handshake-timeout 1
-	assert_line --index 0 "bt-fetch-piece: $peer: no handshake in 1000 ms (limit BT_SWARM_HANDSHAKE_MS, --handshake-timeout)"
-	assert_line --index 1 --regexp '^bt-fetch-piece: 0/1 pieces, .* 1 timed out of 1 peers tried, 0 served'
+	assert_line --index 1 "bt-fetch-piece: $peer: no handshake in 1000 ms (limit BT_SWARM_HANDSHAKE_MS, --handshake-timeout)"
+	assert_line --index 2 --regexp '^bt-fetch-piece: 0/1 pieces, .* 1 timed out of 1 peers tried, 0 served'
 }
 
 @test "BT_SWARM_IDLE_MS: a peer that never unchokes is closed at --idle-timeout" {
@@ -199,15 +205,16 @@ bt-fetch-piece: $peer: no block in 2000 ms (limit BT_SWARM_IDLE_MS, --idle-timeo
 @test "BT_SWARM_MAX_CONNS: 200 choking peers, 64 at once; those waiting for a slot push out peers that keep us choked" {
 	local d=$BATS_TEST_TMPDIR
 	dead_start -h 200
-	# A low descriptor limit leaves room for 20 connects beside the 64
-	# connections (and 64 spare).
+	# A low descriptor limit leaves room for 20 sockets beside the 64
+	# connections (and 64 spare): the two it listens on (IPv4 and IPv6)
+	# take two, 18 connects the rest.
 	FETCH_ULIMIT=148 fetch_watch -vv --handshake-timeout 1 --idle-timeout 2 \
 	    -t "$BATS_FILE_TMPDIR/t.torrent" -p "$d/dead.txt" -a
 	assert_equal "$FETCH_STATUS" 69
 	[ "$MAX_SOCKS" -le $((64 + 20)) ]
 	run cat "$d/err"
 	assert_line "bt-fetch-piece: 64 peers connected: others wait for a free slot (limit BT_SWARM_MAX_CONNS)"
-	assert_line "bt-fetch-piece: 20 connects and handshakes in progress: more listed peers wait (limit BT_SWARM_MAX_HALFOPEN)"
+	assert_line "bt-fetch-piece: 18 connects and handshakes in progress: more listed peers wait (limit BT_SWARM_MAX_HALFOPEN)"
 	assert_line --partial ": choked us for 1000 ms while peers wait for a slot (limit BT_SWARM_MAX_CONNS)"
 	assert_line --regexp '^bt-fetch-piece: 0/33 pieces, .* 200 timed out of 200 peers tried, 0 served, 0 dropped'
 }
@@ -223,22 +230,24 @@ hostile_alone() {
 	run -69 --separate-stderr bt-fetch-piece -v \
 	    -t "$BATS_FILE_TMPDIR/h.torrent" -a -o /dev/null <<<"$peer"
 	assert_output ""
+	# The port it listens on (by default) first, then what the peer did.
 	run printf '%s\n' "$stderr"
+	assert_line --index 0 --regexp '^bt-fetch-piece: listening on port [0-9]+$'
 }
 
 @test "BT_SWARM_BAN_HASHFAILS: a peer whose pieces fail their SHA-1 three times is banned, and -v names the limit" {
 	hostile_alone corrupt
-	assert_line --index 0 "bt-fetch-piece: $peer: banned: 3 pieces failed their SHA-1 (limit BT_SWARM_BAN_HASHFAILS)"
+	assert_line --index 1 "bt-fetch-piece: $peer: banned: 3 pieces failed their SHA-1 (limit BT_SWARM_BAN_HASHFAILS)"
 }
 
 @test "BT_SWARM_BAN_BADBLOCKS: a peer sending 16 blocks never asked for is banned, and -v names the limit" {
 	hostile_alone unasked
-	assert_line --index 0 "bt-fetch-piece: $peer: banned: 16 blocks never asked for, or of a wrong offset or length (limit BT_SWARM_BAN_BADBLOCKS)"
+	assert_line --index 1 "bt-fetch-piece: $peer: banned: 16 blocks never asked for, or of a wrong offset or length (limit BT_SWARM_BAN_BADBLOCKS)"
 }
 
 @test "BT_WIRE_MAX_MSG: a length prefix of 256 MiB drops the peer before any allocation, and -v names the limit" {
 	hostile_alone oversize
-	assert_line --index 0 "bt-fetch-piece: $peer: message of 268435456 bytes over the limit of 1048592 (limit BT_WIRE_MAX_MSG)"
+	assert_line --index 1 "bt-fetch-piece: $peer: message of 268435456 bytes over the limit of 1048592 (limit BT_WIRE_MAX_MSG)"
 }
 
 @test "BT_SWARM_MAX_INFLIGHT: 16 MiB pieces from 3 seeders, two in flight at a time: memory stays near 32 MiB, and -v names the limit" {

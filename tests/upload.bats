@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# bt-fetch-piece uploads while it downloads: it listens (-P), serves the
-# pieces it holds verified (in memory, or in -C DIR), and lingers
-# (--linger). Real peers on 127.0.0.1 only.
+# bt-fetch-piece uploads while it downloads: it listens (by default on a
+# port the kernel chooses, -P to choose it), serves the pieces it holds
+# verified (in memory, or in -C DIR), lingers (--linger), and keeps to
+# --upload-rate and --download-rate. Real peers on 127.0.0.1 only.
 
 bats_require_minimum_version 1.5.0
 load helper
@@ -151,4 +152,155 @@ slow_seed() {
 @test "-P: a port out of range is a usage error" {
 	run -64 --separate-stderr bt-fetch-piece -a -t "$BATS_FILE_TMPDIR/t.torrent" -P 70000 -p /dev/null
 	assert_equal "${stderr_lines[0]}" "bt-fetch-piece: -P 70000: '70000': out of range 0 to 65535"
+}
+
+# ext_peer: a peer on 127.0.0.1 (its port in $d/ext.port) that takes one
+# connection, answers the handshake with the extension protocol bit
+# (BEP 10) set, and prints the "p" of the extension handshake it gets
+# ("p PORT", or "p none"), then closes.
+ext_peer() {
+	/usr/bin/python3 - "$BATS_TEST_TMPDIR/ext.port" <<-'PY' &
+	import re, socket, struct, sys
+	ls = socket.socket()
+	ls.bind(("127.0.0.1", 0))
+	ls.listen(1)
+	open(sys.argv[1] + ".tmp", "w").write("%d\n" % ls.getsockname()[1])
+	import os
+	os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+	ls.settimeout(20)
+	c, _ = ls.accept()
+	c.settimeout(20)
+	def get(n):
+	    b = b""
+	    while len(b) < n:
+	        k = c.recv(n - len(b))
+	        if not k:
+	            sys.exit("closed")
+	        b += k
+	    return b
+	hs = get(68)
+	rsv = bytearray(8)
+	rsv[5] = 0x10
+	c.sendall(bytes([19]) + b"BitTorrent protocol" + bytes(rsv) +
+	    hs[28:48] + b"-XX0000-abcdefghijkl")
+	while True:
+	    n = struct.unpack(">I", get(4))[0]
+	    m = get(n) if n else b""
+	    if n >= 2 and m[0] == 20 and m[1] == 0:
+	        # BEP 10: the handshake is a dictionary; keys are sorted.
+	        k = re.search(rb"1:pi([0-9]+)e", m[2:])
+	        print("p " + (k.group(1).decode() if k else "none"))
+	        break
+	PY
+	BG_PIDS="${BG_PIDS:-} $!"
+	wait_for 10 test -s "$BATS_TEST_TMPDIR/ext.port"
+}
+
+@test "listens by default on a port the kernel chooses, says it with -v, and gives it as \"p\" in its extension handshake" {
+	local d=$BATS_TEST_TMPDIR t=$BATS_FILE_TMPDIR/t.torrent
+	ext_peer >"$d/ext.out"
+	echo "127.0.0.1 $(cat "$d/ext.port")" >"$d/peers"
+	# --linger: still there, listening, once that peer is gone.
+	timeout 30 bt-fetch-piece -v -a -t "$t" -p "$d/peers" --linger 20 \
+	    >/dev/null 2>"$d/err" &
+	f=$!
+	BG_PIDS="${BG_PIDS:-} $f"
+	wait_for 10 grep -q '^p ' "$d/ext.out"
+	run sed -n 's/^bt-fetch-piece: listening on port \([0-9]*\)$/\1/p' \
+	    "$d/err"
+	assert_output --regexp '^[0-9]+$'
+	port=$output
+	run cat "$d/ext.out"
+	assert_output "p $port"
+	# Really listening there: a peer that learned it can dial back.
+	run port_open "$port"
+	assert_success
+}
+
+@test "--no-upload: no \"p\" in the extension handshake, no listening line" {
+	local d=$BATS_TEST_TMPDIR t=$BATS_FILE_TMPDIR/t.torrent
+	ext_peer >"$d/ext.out"
+	echo "127.0.0.1 $(cat "$d/ext.port")" >"$d/peers"
+	run -69 --separate-stderr timeout 30 bt-fetch-piece -v --no-upload \
+	    -a -t "$t" -p "$d/peers" -o /dev/null
+	[[ "$stderr" != *listening* ]]
+	run cat "$d/ext.out"
+	assert_output "p none"
+}
+
+# mib_within MIB SECONDS RATE-BYTES: MIB (as -v prints it, to 0.1)
+# moved in SECONDS (to 0.1) is within what a bucket of RATE bytes a
+# second promises: RATE x time, plus its burst (a tenth of a second's
+# worth, a block at least), plus one message of a block read or sent
+# when the bucket was not quite empty, plus 0.05 MiB and 0.05 s for the
+# rounding of what -v prints. An upper bound: a faster machine only moves
+# fewer bytes in the time, never more; so it is not a timing threshold.
+mib_within() {
+	awk -v m="$1" -v s="$2" -v r="$3" 'BEGIN {
+		burst = r / 10 > 16397 ? r / 10 : 16397
+		max = (r * (s + 0.05) + burst + 16397) / 1048576 + 0.05
+		printf "# %s MiB in %s s, at most %.3f MiB\n", m, s, max
+		exit !(m <= max)
+	}' >&3
+}
+
+@test "--download-rate: the bytes received stay within rate x time + burst, and the data is whole" {
+	local d=$BATS_TEST_TMPDIR t=$BATS_FILE_TMPDIR/t.torrent
+	SEED_PORT=$(free_port)
+	timeout 60 bt-seed -q -b 127.0.0.1 -p "$SEED_PORT" "$t" \
+	    "$BATS_FILE_TMPDIR/src" </dev/null >/dev/null 2>&1 &
+	BG_PIDS="${BG_PIDS:-} $!"
+	wait_for 10 port_open "$SEED_PORT"
+	echo "127.0.0.1 $SEED_PORT" >"$d/peers"
+	# 1.2 MiB from an unlimited seeder on loopback: without the limit
+	# it takes a small part of a second, far over 512 KiB/s.
+	run --separate-stderr bt-fetch-piece -v --download-rate 512K -a \
+	    -t "$t" -p "$d/peers" -o "$d/stream"
+	assert_success
+	bt-assemble -C "$d/out" <"$d/stream"
+	cmp "$BATS_FILE_TMPDIR/src/data" "$d/out/data"
+	run printf '%s\n' "$stderr"
+	assert_line --index 1 --regexp '^bt-fetch-piece: 40/40 pieces, [0-9.]+ MiB in [0-9.]+ s '
+	set -- $(sed -n 's/^bt-fetch-piece: 40\/40 pieces, \([0-9.]*\) MiB in \([0-9.]*\) s .*/\1 \2/p' <<<"$stderr")
+	mib_within "$1" "$2" $((512 * 1024))
+}
+
+@test "--upload-rate: the bytes served stay within rate x time + burst" {
+	local d=$BATS_TEST_TMPDIR t=$BATS_FILE_TMPDIR/t.torrent
+	# A libtorrent leecher waits; bt-fetch-piece holds every piece in
+	# -C DIR, dials it, and serves it for --linger 3 s at 256 KiB/s:
+	# about 0.8 MiB of the 1.2, where without the limit the leecher
+	# would have all of it in a small part of a second.
+	lport=$(free_port)
+	timeout 30 /usr/bin/python3 "$top/tests/tools/lt-leech.py" -t 20 \
+	    -l "$lport" -m "$d/md" "$t" "$d/lt" >"$d/lt.out" 2>&1 3>&- &
+	BG_PIDS="${BG_PIDS:-} $!"
+	wait_for 20 grep -qx ready "$d/lt.out"
+	echo "127.0.0.1 $lport" >"$d/peers"
+	run --separate-stderr bt-fetch-piece -v -a -t "$t" -p "$d/peers" \
+	    -C "$BATS_FILE_TMPDIR/src" --linger 3 --upload-rate 256K \
+	    -o /dev/null
+	assert_success
+	run printf '%s\n' "$stderr"
+	assert_line --index 1 --regexp '^bt-fetch-piece: 40 pieces held from the start, [0-9.]+ MiB uploaded to 1 peers, 0 peers dialled us$'
+	assert_line --index 2 --regexp '^bt-fetch-piece: 0/0 pieces, 0\.0 MiB in [0-9.]+ s '
+	up=$(sed -n 's/.* \([0-9.]*\) MiB uploaded .*/\1/p' <<<"$stderr")
+	secs=$(sed -n 's/^bt-fetch-piece: 0\/0 pieces, 0\.0 MiB in \([0-9.]*\) s .*/\1/p' <<<"$stderr")
+	mib_within "$up" "$secs" $((256 * 1024))
+}
+
+@test "a rate that is not one is a usage error, named by its option" {
+	local t=$BATS_FILE_TMPDIR/t.torrent
+	run -64 --separate-stderr bt-fetch-piece -a -t "$t" -p /dev/null \
+	    --download-rate 5X
+	assert_equal "${stderr_lines[0]}" "bt-fetch-piece: --download-rate: '5X': not a number"
+	run -64 --separate-stderr bt-fetch-piece -a -t "$t" -p /dev/null \
+	    --upload-rate 0
+	assert_equal "${stderr_lines[0]}" "bt-fetch-piece: --upload-rate: '0': out of range 1 to 9223372036854775807"
+	run -64 --separate-stderr bt-fetch-piece -a -t "$t" -p /dev/null \
+	    --upload-rate ''
+	assert_equal "${stderr_lines[0]}" "bt-fetch-piece: --upload-rate: '' is not a rate"
+	run -64 --separate-stderr bt-fetch-piece -a -t "$t" -p /dev/null \
+	    --download-rate 9999999999999G
+	assert_equal "${stderr_lines[0]}" "bt-fetch-piece: --download-rate: '9999999999999': out of range 1 to 8589934591"
 }

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,6 +93,33 @@ bt_optnum(const char *opt, const char *s, long long min, long long max)
 	if (bt_strtonum(s, min, max, &v, &e) < 0)
 		bt_die(BT_EX_USAGE, "%s: %s", opt, e.msg);
 	return v;
+}
+
+int64_t
+bt_optrate(const char *opt, const char *s)
+{
+	char buf[32];
+	size_t n = strlen(s);
+	long long mult = 1, v;
+
+	if (n == 0 || n >= sizeof(buf))
+		bt_die(BT_EX_USAGE, "%s: '%s' is not a rate", opt, s);
+	memcpy(buf, s, n + 1);
+	switch (buf[n - 1]) {
+	case 'k': case 'K':
+		mult = 1024;
+		break;
+	case 'm': case 'M':
+		mult = 1024 * 1024;
+		break;
+	case 'g': case 'G':
+		mult = 1024 * 1024 * 1024;
+		break;
+	}
+	if (mult > 1)
+		buf[n - 1] = '\0';
+	v = bt_optnum(opt, buf, 1, LLONG_MAX / mult);
+	return (int64_t)(v * mult);
 }
 
 void

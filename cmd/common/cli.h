@@ -6,6 +6,8 @@
 #ifndef BT_CLI_H
 #define BT_CLI_H
 
+#include <stdint.h>
+
 #include "err.h"
 
 extern const char *bt_prog;	/* set by bt_cli_init from argv[0] */
@@ -26,6 +28,12 @@ void bt_die(int status, const char *fmt, ...)
  */
 long long bt_optnum(const char *opt, const char *s, long long min,
     long long max);
+/*
+ * A rate in bytes a second: a whole number with an optional K, M or G
+ * suffix (powers of 1024, either case), at least 1; otherwise "opt:
+ * reason" and exit 64.
+ */
+int64_t bt_optrate(const char *opt, const char *s);
 /* Report an unknown option (naming bt_prog, not argv[0]), then usage(). */
 void bt_bad_option(char *argv[], void (*usage)(void));
 /*
