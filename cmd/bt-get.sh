@@ -15,8 +15,8 @@ set -u
 prog=bt-get
 
 usage() {
-	echo "usage: bt-get [-qv] [-p peers] [-r retries] [-w seconds]" \
-	    "[--recheck] torrent|magnet [dir]" >&2
+	echo "usage: bt-get [-qv] [-P port] [-p peers] [-r retries]" \
+	    "[-w seconds] [--recheck] torrent|magnet [dir]" >&2
 	exit 64
 }
 
@@ -90,9 +90,19 @@ say() {
 	mv -f "$1" "$1.said"
 }
 
-peers= retries=5 pause=2 quiet=0 verbose=0 recheck=0
+peers= retries=5 pause=2 quiet=0 verbose=0 recheck=0 port=
 while [ $# -gt 0 ]; do
 	case $1 in
+	-P | --port)
+		[ $# -ge 2 ] || usage
+		number "$1" "$2"
+		if [ "$2" -lt 1 ] || [ "$2" -gt 65535 ]; then
+			warn "$1 $2: not a port (1 to 65535)"
+			usage
+		fi
+		port=$2
+		shift 2
+		;;
 	-p | --peers)
 		[ $# -ge 2 ] || usage
 		peers=$2
@@ -257,20 +267,25 @@ metadata() {
 
 # One round of the pipeline; each stage leaves its status in $tmp, and
 # bt-fetch-piece its messages (see judge). Without -p, the trackers are
-# those of the magnet link when there is one.
+# those of the magnet link when there is one. With -P, the trackers are
+# told the port bt-fetch-piece listens on (else bt-announce's default,
+# and bt-fetch-piece listens where the kernel says).
 fetch() {
 	rm -f "$tmp"/st.* "$tmp/fetch.err"
 	if [ -n "$peers" ]; then
 		echo 0 >"$tmp/st.1"
 		echo 0 >"$tmp/st.2"
-		{ bt-fetch-piece -q -t "$torrent" -p "$peers" -i "$1" \
-		    --stream 2>"$tmp/fetch.err"; echo $? >"$tmp/st.3"; } |
+		{ bt-fetch-piece -q ${port:+-P "$port"} -t "$torrent" \
+		    -p "$peers" -i "$1" --stream 2>"$tmp/fetch.err"
+		    echo $? >"$tmp/st.3"; } |
 		    { bt-assemble -C "$dir"; echo $? >"$tmp/st.4"; }
 	else
-		{ bt-announce "${link:-$torrent}"; echo $? >"$tmp/st.1"; } |
+		{ bt-announce ${port:+--port "$port"} "${link:-$torrent}"
+		    echo $? >"$tmp/st.1"; } |
 		    { bt-peers; echo $? >"$tmp/st.2"; } |
-		    { bt-fetch-piece -q -t "$torrent" -i "$1" --stream \
-		    2>"$tmp/fetch.err"; echo $? >"$tmp/st.3"; } |
+		    { bt-fetch-piece -q ${port:+-P "$port"} -t "$torrent" \
+		    -i "$1" --stream 2>"$tmp/fetch.err"
+		    echo $? >"$tmp/st.3"; } |
 		    { bt-assemble -C "$dir"; echo $? >"$tmp/st.4"; }
 	fi
 }

@@ -188,10 +188,14 @@ slow_assemble() {
 	run -66 --separate-stderr bt-get nosuch.torrent "$out"
 	assert_equal "$stderr" "bt-verify: nosuch.torrent: No such file or directory"
 	run -64 --separate-stderr bt-get
-	assert_equal "$stderr" "usage: bt-get [-qv] [-p peers] [-r retries] [-w seconds] [--recheck] torrent|magnet [dir]"
+	assert_equal "$stderr" "usage: bt-get [-qv] [-P port] [-p peers] [-r retries] [-w seconds] [--recheck] torrent|magnet [dir]"
 	run -64 --separate-stderr bt-get - "$out"
 	run -64 --separate-stderr bt-get -r x set.torrent
 	assert_equal "${stderr_lines[0]}" "bt-get: -r x: not a whole number"
+	run -64 --separate-stderr bt-get -P 0 set.torrent
+	assert_equal "${stderr_lines[0]}" "bt-get: -P 0: not a port (1 to 65535)"
+	run -64 --separate-stderr bt-get --port 65536 set.torrent
+	assert_equal "${stderr_lines[0]}" "bt-get: --port 65536: not a port (1 to 65535)"
 }
 
 # A bt-assemble that, after the real one has written a round, changes one
@@ -368,4 +372,32 @@ ${stderr_lines[2]}"
 	[[ ${stderr_lines[2]} == "bt-fetch-metadata: no peer gave the metadata"* ]]
 	assert_output ""
 	[ ! -e "$out/.bt" ]
+}
+
+@test "-P PORT: bt-fetch-piece listens on PORT, and the tracker is told that port" {
+	port=$(free_port)
+	seed_lt tracked.torrent data "$port"
+	bt-announce -e started -l 0 -p "$port" tracked.torrent >/dev/null
+	# A bt-fetch-piece that says with -v (not -q) where it listens.
+	mkdir -p "$BATS_TEST_TMPDIR/wrap"
+	cat >"$BATS_TEST_TMPDIR/wrap/bt-fetch-piece" <<-EOF
+	#!/bin/bash
+	args=()
+	for a in "\$@"; do [ "\$a" = -q ] || args+=("\$a"); done
+	exec "$BT_BIN/bt-fetch-piece" -v "\${args[@]}" \
+	    2>>"$BATS_TEST_TMPDIR/fetch.log"
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/wrap/bt-fetch-piece"
+	ours=$(free_port)
+	PATH="$BATS_TEST_TMPDIR/wrap:$PATH" run --separate-stderr \
+	    bt-get -P "$ours" tracked.torrent "$out"
+	assert_success
+	all_identical "$out"
+	run grep '^bt-fetch-piece: listening on port ' "$BATS_TEST_TMPDIR/fetch.log"
+	assert_output "bt-fetch-piece: listening on port $ours"
+	# Another client asks the tracker: it lists us at that port.
+	run bash -o pipefail -c 'bt-announce -l 0 -p "$1" tracked.torrent |
+	    bt-peers' _ "$(free_port)"
+	assert_success
+	assert_line "127.0.0.1 $ours"
 }
