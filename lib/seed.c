@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "choker.h"
 #include "ext.h"
 #include "fast.h"
 #include "seed_int.h"
@@ -1457,78 +1458,53 @@ err:
 	drop(p, "write: %s", strerror(errno));
 }
 
-static int
-by_rate(const void *a, const void *b)
-{
-	const struct peer *x = *(struct peer *const *)a;
-	const struct peer *y = *(struct peer *const *)b;
-
-	return x->up_round < y->up_round ? 1 : x->up_round > y->up_round ?
-	    -1 : 0;
-}
-
 /*
- * The choker. BEP 3: the peers we upload to fastest get the regular
- * slots, re-chosen every 10 s, so that rates can be measured; one more
- * peer, chosen at random every 30 s, is unchoked optimistically, to find
- * better peers. With no more interested peers than slots, all are
- * unchoked at once.
+ * The choker (lib/choker, the one bt-fetch-piece uses too). BEP 3: the
+ * peers we upload to fastest in the round get the regular slots,
+ * re-chosen every 10 s, so that rates can be measured; one more peer,
+ * chosen at random every 30 s, is unchoked optimistically, to find
+ * better peers. A peer not interested is left as it is: it asks for
+ * nothing, and is unchoked when it says it is interested (fill_slots).
  */
 static void
 rechoke(struct seed *s, int optimistic_turn)
 {
-	struct peer **c;
-	size_t i, nc = 0, slots = (size_t)s->o->slots;
-	struct peer *opt = NULL;
+	struct bt_choke_peer *c;
+	struct peer **who;
+	size_t i, nc = 0;
 
-	if ((c = malloc((s->npeer + 1) * sizeof(*c))) == NULL)
+	c = calloc(s->npeer + 1, sizeof(*c));
+	who = malloc((s->npeer + 1) * sizeof(*who));
+	if (c == NULL || who == NULL) {
+		free(c);
+		free(who);
 		return;
+	}
 	for (i = 0; i < s->npeer; i++) {
 		struct peer *p = s->peer[i];
 
 		if (p->dead || !p->hs_done)
 			continue;
-		if (p->optimistic && p->interested && !optimistic_turn)
-			opt = p;
-		else
-			c[nc++] = p;
+		c[nc].rate = (double)p->up_round;
+		c[nc].interested = p->interested;
+		c[nc].optimistic = p->optimistic;
+		who[nc++] = p;
 	}
-	qsort(c, nc, sizeof(*c), by_rate);
+	bt_choke(c, nc, s->o->slots, optimistic_turn ? BT_CHOKE_ROTATE : 0,
+	    rnd(s));
 	for (i = 0; i < nc; i++) {
-		struct peer *p = c[i];
+		struct peer *p = who[i];
 
-		p->optimistic = 0;
-		if (i < slots && p->interested)
+		p->optimistic = c[i].optimistic;
+		if (c[i].unchoke)
 			unchoke(s, p);
-		else if (!p->interested)
-			;	/* left as it is: it asks for nothing */
-		else
+		else if (p->interested)
 			choke(p);
-	}
-	if (opt == NULL) {
-		/* A random choked interested peer. */
-		size_t n = 0, pick;
-
-		for (i = 0; i < nc; i++)
-			if (c[i]->choked && c[i]->interested)
-				n++;
-		if (n > 0) {
-			pick = rnd(s) % n;
-			for (i = 0; i < nc; i++)
-				if (c[i]->choked && c[i]->interested &&
-				    pick-- == 0) {
-					opt = c[i];
-					break;
-				}
-		}
-	}
-	if (opt != NULL) {
-		opt->optimistic = 1;
-		unchoke(s, opt);
 	}
 	for (i = 0; i < s->npeer; i++)
 		s->peer[i]->up_round = 0;
 	free(c);
+	free(who);
 }
 
 /* Between rounds: give free slots to waiting peers at once. */
