@@ -756,12 +756,13 @@ set_events(struct swarm *s, struct peer *p, int out)
 	p->inoff = p->rpaused;
 }
 
-/* Bytes to send: the out buffer, or ut_metadata answers (BEP 9). */
+/* Bytes to send: the out buffer, ut_metadata answers (BEP 9), blocks
+   being sent or to send (swarm_upload.c). */
 static int
 out_pending(const struct swarm *s, const struct peer *p)
 {
 	return p->outlen > 0 || p->mdoff < p->md.len || p->mdqhead < p->mdqn ||
-	    bt_up_pending(s, p);
+	    p->up.off < p->up.len || bt_up_pending(s, p);
 }
 
 static int md_next(struct swarm *, struct peer *);

@@ -28,6 +28,9 @@
 #include "seed_int.h"
 #include "swarm_int.h"
 
+/* The upload buffer: a batch of blocks, with their headers. */
+#define UP_BUF	(BT_SEED_BATCH * (BT_WIRE_PIECE_HDR_LEN + BT_BLOCK_LEN))
+
 static void
 send_simple(struct peer *p, uint8_t id)
 {
@@ -330,8 +333,10 @@ bt_up_avail(struct swarm *s, struct peer *p)
 		return 0;
 	}
 	/* Longer than the out buffer: sent from the upload buffer, which
-	   goes before it (it is empty this early: our handshake is out). */
-	if (p->outlen > 0 || (p->up.buf = malloc(nb + 5)) == NULL) {
+	   goes before it (it is empty this early: our handshake is out).
+	   The buffer stays for the blocks (bt_up_fill): room for both. */
+	if (p->outlen > 0 || (p->up.buf = malloc(nb + 5 > UP_BUF ? nb + 5 :
+	    UP_BUF)) == NULL) {
 		bt_sw_drop(s, p, BT_LOG_INFO, "no room for our bitfield");
 		return -1;
 	}
@@ -557,8 +562,7 @@ bt_up_fill(struct swarm *s, struct peer *p)
 
 	if (!bt_up_pending(s, p))
 		return 0;
-	if (u->buf == NULL && (u->buf = malloc(BT_SEED_BATCH *
-	    (BT_WIRE_PIECE_HDR_LEN + BT_BLOCK_LEN))) == NULL) {
+	if (u->buf == NULL && (u->buf = malloc(UP_BUF)) == NULL) {
 		bt_sw_drop(s, p, BT_LOG_INFO, "out of memory");
 		return -1;
 	}
