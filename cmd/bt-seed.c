@@ -63,34 +63,6 @@ seconds(const char *opt, const char *s)
 	return v;
 }
 
-/* BYTES with an optional K, M or G suffix (powers of 1024). */
-static int64_t
-rate(const char *s)
-{
-	char buf[32];
-	size_t n = strlen(s);
-	long long mult = 1, v;
-
-	if (n == 0 || n >= sizeof(buf))
-		bt_die(BT_EX_USAGE, "--rate: '%s' is not a rate", s);
-	memcpy(buf, s, n + 1);
-	switch (buf[n - 1]) {
-	case 'k': case 'K':
-		mult = 1024;
-		break;
-	case 'm': case 'M':
-		mult = 1024 * 1024;
-		break;
-	case 'g': case 'G':
-		mult = 1024 * 1024 * 1024;
-		break;
-	}
-	if (mult > 1)
-		buf[n - 1] = '\0';
-	v = bt_optnum("--rate", buf, 1, LLONG_MAX / mult);
-	return (int64_t)(v * mult);
-}
-
 static void
 read_peers(struct bt_peerlist *l, const char *path)
 {
@@ -245,7 +217,7 @@ main(int argc, char *argv[])
 			quiet = 1;
 			break;
 		case 'r':
-			o.rate = rate(optarg);
+			o.rate = bt_optrate("--rate", optarg);
 			break;
 		case 's':
 			o.slots = (int)bt_optnum("--slots", optarg, 1,

@@ -19,18 +19,10 @@
 #include "ext.h"
 #include "sha1.h"
 #include "swarm.h"
+#include "util.h"
 #include "wire.h"
 
 #include "swarm_int.h"
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 plog(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
@@ -2377,7 +2369,7 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 	s->ep = -1;
 	s->h.efd = -1;
 	s->up.lfd[0] = s->up.lfd[1] = -1;
-	s->start = s->now = s->t_tick = s->t_sec = now_ms();
+	s->start = s->now = s->t_tick = s->t_sec = bt_now_ms();
 	s->t_refill = s->start;
 	s->up_tokens = c->upload_rate > 0 ? RATE_BURST(c->upload_rate) : 0;
 	s->dn_tokens = c->download_rate > 0 ? RATE_BURST(c->download_rate) :
@@ -2423,7 +2415,7 @@ wait:
 			    strerror(errno));
 			break;
 		}
-		s->now = now_ms();
+		s->now = bt_now_ms();
 		refill(s);
 		for (i = 0; i < n && !s->failed; i++) {
 			struct peer *p = ev[i].data.ptr;
@@ -2467,7 +2459,7 @@ wait:
 		} else if (!s->failed)
 			dial_more(s);	/* slots freed by refusals and closes */
 	}
-	s->st.elapsed_ms = now_ms() - s->start;
+	s->st.elapsed_ms = bt_now_ms() - s->start;
 	if (st != NULL)
 		*st = s->st;
 	teardown(s);
