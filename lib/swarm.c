@@ -776,6 +776,9 @@ flush(struct swarm *s, struct peer *p)
 	int md;
 
 	for (;;) {
+		/* Haves a full buffer held back (swarm_upload.c). */
+		if (p->state == PS_ACTIVE && p->up.hsent < s->up.hlen)
+			bt_up_haves(s, p);
 		if (p->mdoff < p->md.len) {
 			md = 1;
 			b = (const uint8_t *)p->md.p + p->mdoff;

@@ -110,6 +110,7 @@ struct up_peer {
 	size_t len, off;
 	uint64_t bytes, win;	/* block bytes sent to it */
 	double rate;		/* bytes a second, recent */
+	uint32_t hsent;		/* entries of the have log sent to it */
 	long long t_active;	/* when it became active */
 	long long t_up;		/* its last interest or block sent */
 };
@@ -183,6 +184,13 @@ struct up_state {
 	int lfd[2], nl;		/* listening sockets */
 	uint8_t *have;		/* pieces held verified (BEP 3 order) */
 	uint32_t nhave;
+	/*
+	 * The pieces verified during the run, in order: each peer is sent
+	 * the haves from its own cursor (up_peer.hsent) as its out buffer
+	 * has room, so none is lost to a full buffer. 4 bytes a piece.
+	 */
+	uint32_t *hlog;
+	uint32_t hlen;
 	/* -C DIR: read with bt_sdata, each piece checked at first read */
 	void *data;		/* struct bt_sdata, or NULL */
 	uint8_t *checked;	/* per piece: found good in DIR */
@@ -279,6 +287,8 @@ int bt_up_message(struct swarm *, struct peer *, uint8_t, const uint8_t *);
 void bt_up_verified(struct swarm *, uint32_t, const uint8_t *, size_t);
 int bt_up_fill(struct swarm *, struct peer *);
 int bt_up_pending(const struct swarm *, const struct peer *);
+/* Queue the haves a peer has not been sent yet, as far as room allows. */
+void bt_up_haves(struct swarm *, struct peer *);
 void bt_up_tick(struct swarm *);
 int bt_up_linger(struct swarm *);
 int bt_up_waiting(const struct swarm *);

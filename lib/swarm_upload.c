@@ -246,7 +246,9 @@ bt_up_open(struct swarm *s, struct bt_err *e)
 	s->up.slots = c->slots > 0 ? c->slots : BT_CHOKE_SLOTS;
 	if (getrandom(&s->up.rnd, sizeof(s->up.rnd), 0) != sizeof(s->up.rnd))
 		s->up.rnd = 1;
-	if ((s->up.have = calloc(1, (s->npieces + 7) / 8 + 1)) == NULL)
+	if ((s->up.have = calloc(1, (s->npieces + 7) / 8 + 1)) == NULL ||
+	    (s->up.hlog = malloc(((size_t)s->npieces + 1) *
+	    sizeof(*s->up.hlog))) == NULL)
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
 	if (c->dir != NULL && scan_dir(s, e) < 0)
 		return -1;
@@ -305,6 +307,7 @@ bt_up_close(struct swarm *s)
 	free(s->up.have);
 	free(s->up.checked);
 	free(s->up.rbuf);
+	free(s->up.hlog);
 }
 
 /* After the handshake: our bitfield, or have all / have none (BEP 6). */
@@ -316,6 +319,8 @@ bt_up_avail(struct swarm *s, struct peer *p)
 
 	p->up.choked = 1;
 	p->up.t_active = s->now;
+	/* What is held now is in the bitfield; later pieces get haves. */
+	p->up.hsent = s->up.hlen;
 	if (!s->up.on || s->up.nhave == 0) {
 		if (p->rsv & BT_RSV_FAST)
 			send_simple(p, BT_MSG_HAVE_NONE);
@@ -353,7 +358,6 @@ bt_up_verified(struct swarm *s, uint32_t index, const uint8_t *buf,
     size_t len)
 {
 	struct up_state *u = &s->up;
-	uint8_t m[9];
 	unsigned k;
 	size_t j;
 
@@ -374,11 +378,24 @@ bt_up_verified(struct swarm *s, uint32_t index, const uint8_t *buf,
 		u->cnext = (k + 1) % u->ncache;
 	}
 tell:
+	if (bt_bit_get(u->have, index))
+		return;
 	hold(s, index);
-	bt_wire_have(m, index);
+	u->hlog[u->hlen++] = index;
 	for (j = 0; j < s->npeer; j++)
 		if (s->peer[j]->state == PS_ACTIVE)
-			bt_sw_out_add(s->peer[j], m, sizeof(m));
+			bt_up_haves(s, s->peer[j]);
+}
+
+void
+bt_up_haves(struct swarm *s, struct peer *p)
+{
+	uint8_t m[9];
+
+	while (p->up.hsent < s->up.hlen && bt_sw_out_room(p) >= sizeof(m)) {
+		bt_wire_have(m, s->up.hlog[p->up.hsent++]);
+		bt_sw_out_add(p, m, sizeof(m));
+	}
 }
 
 /* ---- requests ---------------------------------------------------------- */
