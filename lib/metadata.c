@@ -178,19 +178,11 @@ plog(struct md *s, struct peer *p, int level, const char *fmt, ...)
 static void
 plog(struct md *s, struct peer *p, int level, const char *fmt, ...)
 {
-	char msg[768];
 	va_list ap;
-	int n;
 
-	if (s->c->on_log == NULL)
-		return;
-	n = snprintf(msg, sizeof(msg), "%s: ", p->name);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		n = 0;
 	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	bt_peer_vlog(s->c->on_log, s->c->arg, level, p->name, fmt, ap);
 	va_end(ap);
-	s->c->on_log(s->c->arg, level, msg);
 }
 
 static void drop(struct md *, struct peer *, int, const char *, ...)

@@ -31,19 +31,11 @@ plog(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 static void
 plog(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
-	int n;
 
-	if (s->c->on_log == NULL)
-		return;
-	n = snprintf(msg, sizeof(msg), "%s: ", p->name);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		n = 0;
 	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	bt_peer_vlog(s->c->on_log, s->c->arg, level, p->name, fmt, ap);
 	va_end(ap);
-	s->c->on_log(s->c->arg, level, msg);
 }
 
 /* A limit of the engine was reached: said once a run. */
@@ -96,6 +88,22 @@ static struct req *
 qat(struct peer *p, unsigned k)
 {
 	return &p->q[(p->qhead + k) % QCAP];
+}
+
+/* Our request for this block still outstanding to p, or NULL. */
+static struct req *
+find_req(struct peer *p, uint32_t index, uint32_t begin, uint32_t len)
+{
+	unsigned k;
+
+	for (k = 0; k < p->qn; k++) {
+		struct req *q = qat(p, k);
+
+		if (q->st != Q_DONE && q->index == index &&
+		    q->begin == begin && q->len == len)
+			return q;
+	}
+	return NULL;
 }
 
 static void
@@ -1064,18 +1072,9 @@ static int
 on_reject(struct swarm *s, struct peer *p, uint32_t index, uint32_t begin,
     uint32_t len)
 {
-	struct req *r = NULL;
-	unsigned k;
+	struct req *r;
 
-	for (k = 0; k < p->qn; k++) {
-		struct req *q = qat(p, k);
-
-		if (q->st != Q_DONE && q->index == index &&
-		    q->begin == begin && q->len == len) {
-			r = q;
-			break;
-		}
-	}
+	r = find_req(p, index, begin, len);
 	if (r == NULL) {
 		if (++p->badblocks >= BT_SWARM_BAN_BADBLOCKS) {
 			drop(s, p, BT_LOG_BAD, "banned: %d rejects or blocks "
@@ -1556,21 +1555,12 @@ piece_header(struct swarm *s, struct peer *p, uint32_t index, uint32_t begin,
     uint32_t len)
 {
 	struct piece *pc;
-	struct req *r = NULL;
-	unsigned k;
+	struct req *r;
 	uint32_t b;
 
 	p->body_kind = BODY_SKIP;
 	p->body = NULL;
-	for (k = 0; k < p->qn; k++) {
-		struct req *q = qat(p, k);
-
-		if (q->st != Q_DONE && q->index == index &&
-		    q->begin == begin && q->len == len) {
-			r = q;
-			break;
-		}
-	}
+	r = find_req(p, index, begin, len);
 	if (r == NULL) {
 		if (++p->badblocks >= BT_SWARM_BAN_BADBLOCKS) {
 			drop(s, p, BT_LOG_BAD, "banned: %d blocks never asked "

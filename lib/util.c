@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,22 @@ bt_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+void
+bt_peer_vlog(void (*on_log)(void *, int, const char *), void *arg,
+    int level, const char *name, const char *fmt, va_list ap)
+{
+	char msg[768];
+	int n;
+
+	if (on_log == NULL)
+		return;
+	n = snprintf(msg, sizeof(msg), "%s: ", name);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = 0;
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	on_log(arg, level, msg);
 }
 
 long long

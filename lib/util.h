@@ -2,6 +2,7 @@
 #ifndef BT_UTIL_H
 #define BT_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,12 @@ int bt_strtonum(const char *s, long long min, long long max, long long *out,
 void bt_hex(const uint8_t *p, size_t n, char *out);
 /* The value of one hex digit (either case), or -1. */
 int bt_hexval(int c);
+/*
+ * "name: message" to an engine's on_log callback (if not NULL): the one
+ * shape of every line about a peer, for lib/swarm and lib/metadata.
+ */
+void bt_peer_vlog(void (*on_log)(void *, int, const char *), void *arg,
+    int level, const char *name, const char *fmt, va_list ap);
 /* Milliseconds of CLOCK_MONOTONIC: for timeouts, never for dates. */
 long long bt_now_ms(void);
 /* Parse exactly 2n hex digits into out; -1 if not hex. */
