@@ -2066,6 +2066,19 @@ unpark(struct swarm *s, struct peer *p)
 	readable(s, p);
 }
 
+/*
+ * Data from p waits unread: paused for want of download tokens, or bytes
+ * in its socket that the bucket has not let us read yet.
+ */
+static int
+held_back(struct peer *p)
+{
+	char c;
+
+	return p->rpaused ||
+	    recv(p->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 static void
 tick(struct swarm *s)
 {
@@ -2119,6 +2132,15 @@ tick(struct swarm *s)
 			    s->handshake_ms);
 			continue;
 		}
+		/*
+		 * --download-rate: while its data waits unread for our
+		 * bucket, the peer is not idle, we are; that time does not
+		 * count against it (snub and idle clocks restart).
+		 */
+		if (s->c->download_rate > 0 &&
+		    (s->now - p->t_block > s->snub_ms ||
+		    s->now - p->t_block > s->idle_ms) && held_back(p))
+			p->t_block = s->now;
 		if (s->now - p->t_block > s->idle_ms &&
 		    s->now - p->up.t_up > s->idle_ms) {
 			s->st.timedout++;

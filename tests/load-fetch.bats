@@ -276,3 +276,26 @@ hostile_alone() {
 		[ "$HWM_KIB" -lt $((64 * 1024)) ]
 	fi
 }
+
+@test "--download-rate: time a peer's blocks wait for our bucket is not counted by --snub-timeout and --idle-timeout" {
+	local d=$BATS_TEST_TMPDIR f=$BATS_FILE_TMPDIR
+	btseed_start "$f/h.torrent" "$f/single"
+	# 12,000 bytes a second: a block of 16 KiB every 1.4 s, past the
+	# 1 s of both timeouts, though bt-seed sends each at once.
+	bt-fetch-piece -vv --download-rate 12000 --snub-timeout 1 \
+	    --idle-timeout 1 --timeout 60 -t "$f/h.torrent" -i 0-3 \
+	    <<<"127.0.0.1 $BTSEED_PORT" >"$d/s" 2>"$d/err"
+	bt-verify "$d/s" >/dev/null
+	run cat "$d/err"
+	refute_line --partial "snubbed"
+	refute_line --partial "no block in"
+	assert_line --regexp '^bt-fetch-piece: 4/4 pieces, .* 0 timed out of 1 peers tried, 1 served, 0 dropped, 0 hash failures$'
+}
+
+@test "--download-rate: a peer that unchokes and never sends is still snubbed, then closed when idle" {
+	one_dead -u --download-rate 12000 --snub-timeout 1 --idle-timeout 2
+	run grep -F "$peer:" <<<"$output"
+	assert_output "bt-fetch-piece: $peer: handshake done (fast extension)
+bt-fetch-piece: $peer: snubbed: no block in 1000 ms (limit BT_SWARM_SNUB_MS)
+bt-fetch-piece: $peer: no block in 2000 ms (limit BT_SWARM_IDLE_MS, --idle-timeout)"
+}
