@@ -545,6 +545,23 @@ hostile_alone_ok() {
 	assert_equal "$stderr" "bt-fetch-piece: timed out after 2 s: 1 of 2 pieces missing"
 }
 
+@test "BEP 6 suggest: the pieces a peer suggests are asked for first, the latest first" {
+	d=$BATS_FILE_TMPDIR
+	# It suggests 200, 13, then 150; rarest first alone would start
+	# elsewhere (every piece is as rare as the others).
+	hostile suggest "$d/h.torrent" "$d/single/h"
+	bt-fetch-piece -t "$d/h.torrent" -a <<<"127.0.0.1 $HOSTILE_PORT" |
+	    bt-assemble -C "$BATS_TEST_TMPDIR/out"
+	cmp "$d/single/h" "$BATS_TEST_TMPDIR/out/h"
+	# Its report after the port line: a line a request, in order (a
+	# piece is one block here).
+	run sed -n '2,4p' "$BATS_TEST_TMPDIR/hostile.port"
+	assert_output "asked for piece 150
+asked for piece 13
+asked for piece 200"
+	assert_equal "$(sed 1d "$BATS_TEST_TMPDIR/hostile.port" | wc -l)" 255
+}
+
 @test "PEX: given one libtorrent seeder, learns the two others from it, dials them and downloads from all three; --pex-out lists them" {
 	d=$BATS_FILE_TMPDIR
 	p1=$(quick_free_port) p2=$(quick_free_port) p3=$(quick_free_port)

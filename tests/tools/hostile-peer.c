@@ -16,6 +16,9 @@
  *	havenone	serves correctly, with have none then one have a piece
  *	haveall-nofast	haveall without the fast extension bit (BEP 6: an
  *			error)
+ *	suggest		serves correctly, after suggesting (BEP 6) pieces
+ *			200, 13 and 150, in that order, before its unchoke;
+ *			prints "asked for piece N" on stdout for each request
  *	reject		rejects each block the first time it is asked for,
  *			serves it the next time (BEP 6)
  *	rejectunasked	answers each request with a reject of a block never
@@ -146,7 +149,7 @@ reserved(void)
 		return BT_RSV_FAST | BT_RSV_EXT;
 	if (is("haveall") || is("havenone") || is("reject") ||
 	    is("rejectunasked") || is("allowfast") || is("chokereject") ||
-	    is("chokeserve"))
+	    is("chokeserve") || is("suggest"))
 		return BT_RSV_FAST;
 	return 0;
 }
@@ -382,6 +385,15 @@ serve(int fd)
 		msg(fd, BT_MSG_SUGGEST, x, 4);
 		msg(fd, 99, "whatever", 8);
 	}
+	if (is("suggest")) {
+		static const uint32_t sug[] = { 200, 13, 150 };
+		uint8_t x[4];
+
+		for (i = 0; i < sizeof(sug) / sizeof(sug[0]); i++) {
+			bt_put32(x, sug[i]);
+			msg(fd, BT_MSG_SUGGEST, x, 4);
+		}
+	}
 	if (is("allowfast")) {
 		uint8_t x[4];
 
@@ -442,6 +454,10 @@ serve(int fd)
 		index = bt_get32(m + 1);
 		begin = bt_get32(m + 5);
 		blen = bt_get32(m + 9);
+		if (is("suggest")) {
+			printf("asked for piece %u\n", index);
+			fflush(stdout);
+		}
 		if (is("rejectunasked")) {
 			send_reject(fd, index, begin + 1, blen);
 			continue;
