@@ -25,20 +25,15 @@
 #include "choker.h"
 #include "ext.h"
 #include "fast.h"
+#include "held.h"
 #include "seed_int.h"
+#include "serve.h"
 #include "store.h"
 #include "util.h"
 #include "wire.h"
 
-/* Piece states. */
-enum { P_MISSING = 0, P_GOOD = 1, P_TRUSTED = 2 };
-
 /* Where a peer's incoming bytes are. */
 enum { RX_HANDSHAKE, RX_LEN, RX_FIXED, RX_SKIP, RX_EXT };
-
-struct req {
-	uint32_t index, begin, len;
-};
 
 /* An address as PEX compares it: family, IP (IPv4 in the first 4
    bytes), port, so that memcmp sorts. */
@@ -52,7 +47,6 @@ struct peer {
 	int readable, writable, dead;
 	int cut;		/* dropped for a limit: reset, not closed */
 	int bad;		/* ... for misbehaving (counted in dropped) */
-	int qfull;		/* queue full logged */
 	struct bt_peer_addr addr;
 	char name[64];
 	char why[160];
@@ -68,19 +62,13 @@ struct peer {
 	int skip_bitfield;
 
 	/* What we know of the peer. */
-	int interested, choked, optimistic;
+	int interested, optimistic;
 	uint32_t peer_have;
 	/* What both sides speak: BEP 10, BEP 6 (from its reserved bits). */
 	int ext, fast;
 	uint8_t ut_metadata;	/* its id for ut_metadata; 0: not spoken */
 	uint8_t ut_pex;		/* its id for ut_pex; 0: not spoken */
 	uint16_t lport;		/* "p" of its extension handshake; 0: none */
-
-	/* BEP 6: its allowed fast set (the pieces of it we hold), and the
-	   blocks of it asked for while choked (BT_SEED_FAST_MAX_BLOCKS). */
-	uint32_t allowed[BT_SEED_ALLOWED_FAST];
-	size_t nallowed;
-	unsigned nfast;
 
 	/* ut_pex (BEP 11): when its last message was taken (0: never),
 	   when ours is due (0: not yet), what it has been told (sorted). */
@@ -99,9 +87,8 @@ struct peer {
 	size_t mdqhead, mdqn;
 	unsigned mdasks, mdsent;
 
-	/* Requests queued, a ring. */
-	struct req *q;
-	size_t qcap, qhead, qn;
+	/* Its requests, our choke, its allowed fast set (lib/serve). */
+	struct bt_serve sv;
 
 	/* Control messages waiting (handshake, bitfield, choke...). */
 	uint8_t *ctl;
@@ -118,17 +105,15 @@ struct peer {
 	/* last_tx: anything queued or sent (keep-alives); last_sent: a
 	   byte taken by the socket (a peer that reads). */
 	int64_t born, last_rx, last_tx, last_sent, uninterested_since;
-	unsigned nbad, nchoked, noverflow;
 };
 
 struct seed {
 	const struct bt_torrent *t;
 	const struct bt_seed_opts *o;
 	struct bt_seed_stats *st;
-	struct bt_sdata data;
+	struct bt_held held;	/* the pieces served, the folder */
 	struct bt_sann ann;
-	uint8_t *state;		/* per piece: P_* */
-	uint32_t have;
+	int fdcache;		/* descriptors of the folder kept open */
 	uint8_t peer_id[BT_WIRE_PEER_ID_LEN];
 	int ep;
 	int lfd[2];
@@ -297,9 +282,9 @@ send_allowed_fast(struct seed *s, struct peer *p)
 	n = bt_fast_allowed(ip, s->t->info_hash, s->t->npieces,
 	    BT_SEED_ALLOWED_FAST, set);
 	for (i = 0; i < n; i++) {
-		if (s->state[set[i]] == P_MISSING)
+		if (!bt_held_has(&s->held, set[i]))
 			continue;
-		p->allowed[p->nallowed++] = set[i];
+		p->sv.allowed[p->sv.nallowed++] = set[i];
 		/* Same layout as have: length 5, id, index. */
 		bt_wire_have(m, set[i]);
 		m[4] = BT_MSG_ALLOWED_FAST;
@@ -317,32 +302,22 @@ send_bitfield(struct seed *s, struct peer *p)
 {
 	size_t n = (s->t->npieces + 7) / 8;
 	uint8_t hdr[5];
-	uint8_t *bf;
-	uint32_t i;
 
-	if (p->fast && s->have == s->t->npieces) {
+	if (p->fast && s->held.n == s->t->npieces) {
 		send_simple(p, BT_MSG_HAVE_ALL);
 		send_allowed_fast(s, p);
 		return;
 	}
-	if (p->fast && s->have == 0) {
+	if (p->fast && s->held.n == 0) {
 		send_simple(p, BT_MSG_HAVE_NONE);
 		return;
 	}
-	if (s->have == 0)
+	if (s->held.n == 0)
 		return;
-	if ((bf = calloc(1, n)) == NULL) {
-		drop(p, "out of memory");
-		return;
-	}
-	for (i = 0; i < s->t->npieces; i++)
-		if (s->state[i] != P_MISSING)
-			bt_bit_set(bf, i);
 	bt_put32(hdr, (uint32_t)(n + 1));
 	hdr[4] = BT_MSG_BITFIELD;
 	if (ctl_add(p, hdr, 5) == 0)
-		ctl_add(p, bf, n);
-	free(bf);
+		ctl_add(p, s->held.have, n);
 	send_allowed_fast(s, p);
 }
 
@@ -386,38 +361,33 @@ static void
 unchoke(struct seed *s, struct peer *p)
 {
 	(void)s;
-	if (!p->choked)
+	if (!p->sv.choked)
 		return;
 	if (p->buf == NULL &&
 	    (p->buf = malloc(BT_SEED_BATCH * BT_BLOCK_LEN)) == NULL) {
 		drop(p, "out of memory");
 		return;
 	}
-	p->choked = 0;
-	p->nchoked = 0;
+	bt_serve_unchoke(&p->sv);
 	send_simple(p, BT_MSG_UNCHOKE);
 }
 
 static void
 choke(struct peer *p)
 {
-	if (p->choked)
+	struct bt_serve_req r;
+
+	if (p->sv.choked)
 		return;
-	p->choked = 1;
+	bt_serve_choke(&p->sv);
 	p->optimistic = 0;
 	send_simple(p, BT_MSG_CHOKE);
 	/*
 	 * BEP 3: choking discards the peer's requests. BEP 6: not
 	 * implicitly any more; each is rejected.
 	 */
-	while (p->fast && p->qn > 0) {
-		struct req *r = &p->q[p->qhead];
-
-		reject(p, r->index, r->begin, r->len);
-		p->qhead = (p->qhead + 1) % p->qcap;
-		p->qn--;
-	}
-	p->qn = p->qhead = 0;
+	while (bt_serve_next(&p->sv, &r))
+		reject(p, r.index, r.begin, r.len);
 }
 
 static void
@@ -439,7 +409,7 @@ peer_free(struct seed *s, struct peer *p)
 	}
 	if (p->fd >= 0)
 		close(p->fd);
-	free(p->q);
+	bt_serve_free(&p->sv);
 	free(p->ctl);
 	free(p->buf);
 	free(p->xb);
@@ -460,7 +430,7 @@ peer_new(struct seed *s, int fd, const struct bt_peer_addr *a, int outgoing)
 	p->fd = fd;
 	p->addr = *a;
 	p->outgoing = outgoing;
-	p->choked = 1;
+	bt_serve_init(&p->sv);
 	p->born = p->last_rx = p->last_tx = p->last_sent =
 	    p->uninterested_since = s->now;
 	bt_peer_format(a, nm, sizeof(nm));
@@ -476,130 +446,26 @@ peer_new(struct seed *s, int fd, const struct bt_peer_addr *a, int outgoing)
 	return p;
 }
 
-static int
-allowed_fast(const struct peer *p, uint32_t index)
-{
-	size_t i;
-
-	for (i = 0; i < p->nallowed; i++)
-		if (p->allowed[i] == index)
-			return 1;
-	return 0;
-}
-
-/* A request: bounds, state, queue. */
+/* A request: lib/serve checks it; refused, it gets a reject (BEP 6). */
 static void
 on_request(struct seed *s, struct peer *p, uint32_t index, uint32_t begin,
     uint32_t len)
 {
-	struct req *r;
-	int64_t size;
+	struct bt_serve_verdict v;
+	int r;
 
-	if (index >= s->t->npieces) {
-		reject(p, index, begin, len);
-		if (++p->nbad >= BT_SEED_MAX_BAD_REQUESTS)
-			cut(p, 1, "BT_SEED_MAX_BAD_REQUESTS",
-			    BT_SEED_MAX_BAD_REQUESTS, "", "request for piece "
-			    "%u of %u", index, s->t->npieces);
-		return;
-	}
-	size = bt_piece_size(s->t, index);
-	if (len == 0 || len > BT_BLOCK_LEN || begin >= size ||
-	    (int64_t)begin + len > size) {
-		reject(p, index, begin, len);
-		if (++p->nbad >= BT_SEED_MAX_BAD_REQUESTS)
-			cut(p, 1, "BT_SEED_MAX_BAD_REQUESTS",
-			    BT_SEED_MAX_BAD_REQUESTS, "", "request of %u "
-			    "bytes at %u in piece %u of %lld bytes", len,
-			    begin, index, (long long)size);
-		return;
-	}
-	if (p->choked && allowed_fast(p, index) &&
-	    p->nfast < BT_SEED_FAST_MAX_BLOCKS &&
-	    s->state[index] != P_MISSING) {
-		/* BEP 6: served while choked. */
-		p->nfast++;
-	} else if (p->choked) {
-		reject(p, index, begin, len);
-		if (++p->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
-			cut(p, 1, "BT_SEED_MAX_CHOKED_REQUESTS",
-			    BT_SEED_MAX_CHOKED_REQUESTS, "", "%u requests "
-			    "while choked", p->nchoked);
-		return;
-	}
-	if (s->state[index] == P_MISSING) {
-		reject(p, index, begin, len);
-		if (++p->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
-			cut(p, 1, "BT_SEED_MAX_CHOKED_REQUESTS",
-			    BT_SEED_MAX_CHOKED_REQUESTS, "", "%u requests "
-			    "for pieces we do not have", p->nchoked);
-		return;
-	}
-	if (p->qn >= BT_SEED_MAX_QUEUE) {
-		/* BEP 3 has no way to refuse a request but to choke:
-		   past the queue they are ignored (BEP 6: rejected), then
-		   the peer cut. */
-		reject(p, index, begin, len);
-		if (!p->qfull && s->o->log != NULL)
-			bt_seed_logf(s->o, "%s: limit BT_SEED_MAX_QUEUE (%d): "
-			    "queue full, more requests %s", p->name,
-			    BT_SEED_MAX_QUEUE, p->fast ? "rejected" :
-			    "ignored");
-		p->qfull = 1;
-		if (++p->noverflow >= BT_SEED_MAX_OVERFLOW)
-			cut(p, 1, "BT_SEED_MAX_OVERFLOW",
-			    BT_SEED_MAX_OVERFLOW, "", "request flood: %u past "
-			    "a full queue of %d requests", p->noverflow,
-			    BT_SEED_MAX_QUEUE);
-		return;
-	}
-	if (p->qn == p->qcap) {
-		size_t cap = p->qcap ? 2 * p->qcap : 64, i;
-		struct req *nq;
-
-		if (cap > BT_SEED_MAX_QUEUE)
-			cap = BT_SEED_MAX_QUEUE;
-		if ((nq = malloc(cap * sizeof(*nq))) == NULL) {
-			drop(p, "out of memory");
-			return;
-		}
-		for (i = 0; i < p->qn; i++)
-			nq[i] = p->q[(p->qhead + i) % p->qcap];
-		free(p->q);
-		p->q = nq;
-		p->qcap = cap;
-		p->qhead = 0;
-	}
-	r = &p->q[(p->qhead + p->qn) % p->qcap];
-	r->index = index;
-	r->begin = begin;
-	r->len = len;
-	p->qn++;
-}
-
-/*
- * BEP 3: cancel removes a queued request (one being written is sent).
- * BEP 6: a cancel gets one answer, the piece or a reject: a request
- * taken from the queue is rejected.
- */
-static void
-on_cancel(struct peer *p, uint32_t index, uint32_t begin, uint32_t len)
-{
-	size_t i, j;
-
-	for (i = 0; i < p->qn; i++) {
-		struct req *r = &p->q[(p->qhead + i) % p->qcap];
-
-		if (r->index == index && r->begin == begin && r->len == len)
-			break;
-	}
-	if (i == p->qn)
+	r = bt_serve_request(&p->sv, s->t, bt_held_has(&s->held, index),
+	    index, begin, len, &v);
+	if (r == BT_SERVE_QUEUED)
 		return;
 	reject(p, index, begin, len);
-	for (j = i; j + 1 < p->qn; j++)
-		p->q[(p->qhead + j) % p->qcap] =
-		    p->q[(p->qhead + j + 1) % p->qcap];
-	p->qn--;
+	if (r == BT_SERVE_CUT)
+		cut(p, 1, v.limit, v.value, "", "%s", v.why);
+	else if (r == BT_SERVE_NOMEM)
+		drop(p, "out of memory");
+	else if (r == BT_SERVE_FULL && v.why[0] != '\0')
+		bt_seed_logf(s->o, "%s: limit %s (%u): %s", p->name, v.limit,
+		    v.value, v.why);
 }
 
 static void
@@ -642,7 +508,12 @@ on_message(struct seed *s, struct peer *p)
 		    bt_get32(b + 8));
 		break;
 	case BT_MSG_CANCEL:
-		on_cancel(p, bt_get32(b), bt_get32(b + 4), bt_get32(b + 8));
+		/* BEP 3: a queued request goes (one being written is
+		   sent); BEP 6: a cancel gets one answer, a reject. */
+		if (bt_serve_cancel(&p->sv, bt_get32(b), bt_get32(b + 4),
+		    bt_get32(b + 8)))
+			reject(p, bt_get32(b), bt_get32(b + 4),
+			    bt_get32(b + 8));
 		break;
 	default:
 		/* choke, unchoke, port, and BEP 6's suggest, allowed fast
@@ -651,7 +522,7 @@ on_message(struct seed *s, struct peer *p)
 		break;
 	}
 	/* Two seeds have nothing to say to each other. */
-	if (!p->dead && s->have == s->t->npieces &&
+	if (!p->dead && s->held.n == s->t->npieces &&
 	    p->peer_have >= s->t->npieces && !p->interested)
 		drop(p, "peer is a seed");
 }
@@ -1111,6 +982,7 @@ rx_bytes(struct seed *s, struct peer *p, const uint8_t *b, size_t n)
 			p->hs_done = 1;
 			p->ext = (bt_wire_reserved(p->hs) & BT_RSV_EXT) != 0;
 			p->fast = (bt_wire_reserved(p->hs) & BT_RSV_FAST) != 0;
+			p->sv.fast = p->fast;
 			/* Not interested since now, not since connected:
 			   a silent peer is then cut for idleness alone. */
 			p->uninterested_since = s->now;
@@ -1264,10 +1136,9 @@ do_read(struct seed *s, struct peer *p)
 static void
 drop_piece(struct seed *s, uint32_t index, const char *why)
 {
-	if (s->state[index] == P_MISSING)
+	if (!bt_held_has(&s->held, index))
 		return;
-	s->state[index] = P_MISSING;
-	s->have--;
+	bt_held_drop(&s->held, index);
 	s->st->bad++;
 	bt_seed_logf(s->o, "piece %u: %s: no longer served", index, why);
 }
@@ -1286,43 +1157,29 @@ fill_batch(struct seed *s, struct peer *p)
 	p->batchbytes = 0;
 	/* A choked peer's queue holds only allowed fast requests (BEP 6;
 	   choke() empties it); its buffer went back once written. */
-	if (p->buf == NULL && p->qn > 0) {
+	if (p->buf == NULL && p->sv.qn > 0) {
 		if ((p->buf = malloc(BT_SEED_BATCH * BT_BLOCK_LEN)) == NULL) {
 			drop(p, "out of memory");
 			return 0;
 		}
 		dst = p->buf;
 	}
-	while (k < BT_SEED_BATCH && p->qn > 0) {
-		struct req r = p->q[p->qhead];
-		int st = BT_SDATA_OK, run = 1;
-		size_t j, runlen = r.len;
+	while (k < BT_SEED_BATCH && p->sv.qn > 0) {
+		struct bt_serve_req r;
+		unsigned run, j;
+		uint32_t runlen;
+		int st;
 
-		p->qhead = (p->qhead + 1) % p->qcap;
-		p->qn--;
-		if (s->state[r.index] == P_TRUSTED) {
-			st = bt_sdata_check(&s->data, r.index);
-			if (st == BT_SDATA_OK)
-				s->state[r.index] = P_GOOD;
-		}
-		if (s->state[r.index] == P_MISSING) {
+		bt_serve_next(&p->sv, &r);
+		if (!bt_held_has(&s->held, r.index)) {
 			reject(p, r.index, r.begin, r.len);
 			continue;
 		}
-		/* Adjacent requests that follow in the queue: one read. */
-		while (st == BT_SDATA_OK && k + run < BT_SEED_BATCH &&
-		    (size_t)run <= p->qn) {
-			struct req *nx = &p->q[(p->qhead + run - 1) % p->qcap];
-
-			if (nx->index != r.index ||
-			    nx->begin != r.begin + runlen)
-				break;
-			runlen += nx->len;
-			run++;
-		}
-		if (st == BT_SDATA_OK)
-			st = bt_sdata_read(&s->data, r.index, r.begin, runlen,
-			    dst);
+		/* Adjacent requests that follow in the queue: one read (the
+		   piece is checked at its first). */
+		run = bt_serve_run(&p->sv, &r, BT_SEED_BATCH - 1 - (unsigned)k,
+		    &runlen);
+		st = bt_held_read(&s->held, r.index, r.begin, runlen, dst);
 		if (st == BT_SDATA_AGAIN) {
 			/*
 			 * Out of descriptors: not the piece's fault. The peer
@@ -1346,14 +1203,11 @@ fill_batch(struct seed *s, struct peer *p)
 			reject(p, r.index, r.begin, r.len);
 			continue;
 		}
-		for (j = 0; j < (size_t)run; j++) {
-			struct req b = r;
+		for (j = 0; j <= run; j++) {
+			struct bt_serve_req b = r;
 
-			if (j > 0) {
-				b = p->q[p->qhead];
-				p->qhead = (p->qhead + 1) % p->qcap;
-				p->qn--;
-			}
+			if (j > 0)
+				bt_serve_next(&p->sv, &b);
 			bt_wire_piece_hdr(p->hdr[k], b.index, b.begin, b.len);
 			p->iov[p->niov].iov_base = p->hdr[k];
 			p->iov[p->niov++].iov_len = BT_WIRE_PIECE_HDR_LEN;
@@ -1436,12 +1290,12 @@ do_write(struct seed *s, struct peer *p)
 			md_answer(s, p);
 			continue;
 		}
-		if (p->hs_done && p->qn > 0) {
+		if (p->hs_done && p->sv.qn > 0) {
 			if (s->o->rate > 0 && s->tokens <= 0) {
 				s->throttled = 1;
 				return;
 			}
-			if (fill_batch(s, p) == 0 && p->qn == 0)
+			if (fill_batch(s, p) == 0 && p->sv.qn == 0)
 				return;
 			continue;
 		}
@@ -1516,13 +1370,13 @@ fill_slots(struct seed *s)
 	for (i = 0; i < s->npeer; i++) {
 		struct peer *p = s->peer[i];
 
-		if (!p->dead && !p->choked && p->interested)
+		if (!p->dead && !p->sv.choked && p->interested)
 			busy++;
 	}
 	for (i = 0; i < s->npeer && busy < cap; i++) {
 		struct peer *p = s->peer[i];
 
-		if (!p->dead && p->hs_done && p->choked && p->interested) {
+		if (!p->dead && p->hs_done && p->sv.choked && p->interested) {
 			unchoke(s, p);
 			busy++;
 		}
@@ -1712,6 +1566,16 @@ on_connected(struct seed *s, struct peer *p)
 	send_handshake(s, p);
 }
 
+/* Bytes we do not serve, for the trackers. */
+static int64_t
+left(const struct seed *s)
+{
+	int64_t l = s->t->total_length - (int64_t)s->held.n *
+	    s->t->piece_length;
+
+	return l < 0 ? 0 : l;
+}
+
 static void
 housekeeping(struct seed *s)
 {
@@ -1769,7 +1633,7 @@ housekeeping(struct seed *s)
 		 * allowed at least BT_SEED_IDLE_MS whatever --idle says.
 		 */
 		silent = s->o->idle_ms;
-		if (p->choked && p->interested && silent < BT_SEED_IDLE_MS)
+		if (p->sv.choked && p->interested && silent < BT_SEED_IDLE_MS)
 			silent = BT_SEED_IDLE_MS;
 		if (s->now - p->last_rx > silent) {
 			cut(p, 0, silent > s->o->idle_ms ? "BT_SEED_IDLE_MS" :
@@ -1790,10 +1654,7 @@ housekeeping(struct seed *s)
 			p->last_tx = s->now;
 		}
 	}
-	bt_sann_update(&s->ann, (int64_t)s->st->uploaded,
-	    s->t->total_length - (int64_t)s->have * s->t->piece_length <
-	    0 ? 0 : s->t->total_length - (int64_t)s->have *
-	    s->t->piece_length);
+	bt_sann_update(&s->ann, (int64_t)s->st->uploaded, left(s));
 }
 
 /* Remove the dead peers; a slot may have come free. */
@@ -1806,7 +1667,7 @@ reap(struct seed *s)
 		struct peer *p = s->peer[i];
 
 		if (p->dead) {
-			if (!p->choked && p->interested)
+			if (!p->sv.choked && p->interested)
 				s->need_fill = 1;
 			if (p->hs_done && p->bad)
 				s->st->dropped++;
@@ -1981,22 +1842,27 @@ check_data(struct seed *s, const char *dir, struct bt_err *e)
 {
 	uint32_t i;
 
+	uint8_t *state;
+
+	/* Unchecked, each piece is checked at its first read. */
 	if (!s->o->verify) {
-		memset(s->state, P_TRUSTED, s->t->npieces);
-		s->have = s->t->npieces;
+		for (i = 0; i < s->t->npieces; i++)
+			bt_held_set(&s->held, i, 0);
 		return 0;
 	}
-	if (bt_store_verify(s->t, dir, s->o->nthreads, s->state, e) < 0)
+	if ((state = calloc(s->t->npieces ? s->t->npieces : 1, 1)) == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	if (bt_store_verify(s->t, dir, s->o->nthreads, state, e) < 0) {
+		free(state);
 		return -1;
-	for (i = 0; i < s->t->npieces; i++) {
-		if (s->state[i] == BT_PIECE_GOOD) {
-			s->state[i] = P_GOOD;
-			s->have++;
-		} else {
-			s->state[i] = P_MISSING;
-			s->st->bad++;
-		}
 	}
+	for (i = 0; i < s->t->npieces; i++) {
+		if (state[i] == BT_PIECE_GOOD)
+			bt_held_set(&s->held, i, 1);
+		else
+			s->st->bad++;
+	}
+	free(state);
 	return 0;
 }
 
@@ -2047,7 +1913,7 @@ limits(struct seed *s)
 	extra = s->inuse > 7 ? s->inuse - 7 : 0;
 	if (cache > nofile / 4)
 		cache = nofile / 4 ? nofile / 4 : 1;
-	s->data.ncache = cache;
+	s->fdcache = (int)cache;
 	s->maxconns = nofile > cache + 16 + extra ?
 	    nofile - cache - 16 - extra : 1;
 	if (s->maxconns > BT_SEED_MAX_CONNS)
@@ -2076,7 +1942,7 @@ pending(struct seed *s)
 			return 1;
 		if (p->writable && (p->iovpos < p->niov ||
 		    p->ctloff < p->ctllen || p->mdqhead < p->mdqn ||
-		    p->qn > 0))
+		    p->sv.qn > 0))
 			return 1;
 	}
 	return 0;
@@ -2188,7 +2054,7 @@ loop(struct seed *s)
 			if (p->writable)
 				do_write(s, p);
 			/* A choked peer's buffer goes back once written. */
-			if (p->choked && p->buf != NULL &&
+			if (p->sv.choked && p->buf != NULL &&
 			    p->iovpos >= p->niov) {
 				free(p->buf);
 				p->buf = NULL;
@@ -2214,7 +2080,6 @@ bt_seed_run(const struct bt_torrent *t, const char *dir,
 	s.o = o;
 	s.st = st;
 	s.ep = s.spare = s.peer_fd = -1;
-	s.data.dirfd = -1;
 	s.ann.efd = -1;
 	st->npieces = t->npieces;
 	s.start = s.now = bt_now_ms();
@@ -2226,10 +2091,9 @@ bt_seed_run(const struct bt_torrent *t, const char *dir,
 	s.rng |= 1;
 	s.pex_ms = o->pex_ms > 0 ? o->pex_ms : BT_SEED_PEX_INTERVAL_MS;
 	limits(&s);
-	if (bt_sdata_open(&s.data, t, dir, (int)s.data.ncache, e) < 0)
+	if (bt_held_open(&s.held, t, dir, s.fdcache, 0, e) < 0)
 		goto out;
-	if ((s.state = calloc(t->npieces ? t->npieces : 1, 1)) == NULL ||
-	    (s.peer = calloc(s.maxconns, sizeof(*s.peer))) == NULL) {
+	if ((s.peer = calloc(s.maxconns, sizeof(*s.peer))) == NULL) {
 		bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
 		goto out;
 	}
@@ -2241,11 +2105,10 @@ bt_seed_run(const struct bt_torrent *t, const char *dir,
 		goto out;
 	if (check_data(&s, dir, e) < 0)
 		goto out;
-	bt_seed_logf(o, "%u of %u pieces to serve", s.have, t->npieces);
+	bt_seed_logf(o, "%u of %u pieces to serve", s.held.n, t->npieces);
 	s.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (bt_sann_start(&s.ann, t, o, s.peer_id, st->port,
-	    t->total_length - (int64_t)s.have * t->piece_length < 0 ? 0 :
-	    t->total_length - (int64_t)s.have * t->piece_length, e) < 0)
+	if (bt_sann_start(&s.ann, t, o, s.peer_id, st->port, left(&s),
+	    e) < 0)
 		goto out;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
@@ -2283,7 +2146,7 @@ out:
 		bt_sann_stop(&s.ann);
 	st->announces = s.ann.ok;
 	st->announce_errors = s.ann.failed;
-	st->have = s.have;
+	st->have = s.held.n;
 	st->seconds = (double)(bt_now_ms() - s.start) / 1000;
 	for (i = 0; i < (size_t)s.nl; i++)
 		close(s.lfd[i]);
@@ -2291,11 +2154,10 @@ out:
 		close(s.ep);
 	if (s.spare >= 0)
 		close(s.spare);
-	bt_sdata_close(&s.data);
+	bt_held_close(&s.held);
 	bt_peerlist_free(&s.dialed);
 	free(s.conn);
 	free(s.connflags);
-	free(s.state);
 	free(s.peer);
 	return r;
 }

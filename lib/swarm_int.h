@@ -12,6 +12,8 @@
 #include "bencode.h"
 #include "btlimits.h"
 #include "choker.h"
+#include "held.h"
+#include "serve.h"
 #include "swarm.h"
 #include "wire.h"
 
@@ -89,22 +91,13 @@ struct hasher {
 	int efd, stop, running;
 };
 
-/* A request a peer made to us. */
-struct up_req {
-	uint32_t index, begin, len;
-};
-
 /* The upload side of one peer (swarm_upload.c). */
 struct up_peer {
-	int choked;		/* we choke it */
 	int interested;		/* it is interested in our pieces */
 	int optimistic;		/* the choker's optimistic unchoke */
 	int incoming;		/* it dialled us */
 	int served;		/* it got at least one block */
-	struct up_req *q;	/* its requests, a ring of qcap */
-	unsigned qhead, qn, qcap;
-	unsigned nbad, nchoked, noverflow;
-	int qfull;		/* BT_SEED_MAX_QUEUE said once */
+	struct bt_serve sv;	/* its requests and our choke (lib/serve) */
 	/* piece messages (or a long bitfield) being sent */
 	uint8_t *buf;
 	size_t len, off;
@@ -182,8 +175,9 @@ struct peer {
 struct up_state {
 	int on;			/* listening and serving */
 	int lfd[2], nl;		/* listening sockets */
-	uint8_t *have;		/* pieces held verified (BEP 3 order) */
-	uint32_t nhave;
+	/* the pieces held verified, in memory (BT_SWARM_UP_CACHE) and in
+	   -C DIR (lib/held) */
+	struct bt_held held;
 	/*
 	 * The pieces verified during the run, in order: each peer is sent
 	 * the haves from its own cursor (up_peer.hsent) as its out buffer
@@ -191,15 +185,6 @@ struct up_state {
 	 */
 	uint32_t *hlog;
 	uint32_t hlen;
-	/* -C DIR: read with bt_sdata, each piece checked at first read */
-	void *data;		/* struct bt_sdata, or NULL */
-	uint8_t *checked;	/* per piece: found good in DIR */
-	/* verified pieces kept in memory: a FIFO ring of ncache */
-	uint8_t **cbuf;
-	uint32_t *cidx;
-	int32_t *cslot;		/* piece -> ring slot, or -1 */
-	unsigned ncache, cnext;
-	uint8_t *rbuf;		/* a block read from DIR */
 	struct bt_choker choker;
 	int slots;
 	unsigned nincoming;

@@ -53,9 +53,9 @@ reject(struct peer *p, uint32_t index, uint32_t begin, uint32_t len)
 static void
 unchoke(struct peer *p)
 {
-	if (!p->up.choked)
+	if (!p->up.sv.choked)
 		return;
-	p->up.choked = 0;
+	bt_serve_unchoke(&p->up.sv);
 	send_simple(p, BT_MSG_UNCHOKE);
 }
 
@@ -63,18 +63,14 @@ unchoke(struct peer *p)
 static void
 choke(struct peer *p)
 {
-	if (p->up.choked)
-		return;
-	p->up.choked = 1;
-	send_simple(p, BT_MSG_CHOKE);
-	while (p->up.qn > 0) {
-		struct up_req *r = &p->up.q[p->up.qhead];
+	struct bt_serve_req r;
 
-		reject(p, r->index, r->begin, r->len);
-		p->up.qhead = (p->up.qhead + 1) % p->up.qcap;
-		p->up.qn--;
-	}
-	p->up.qhead = 0;
+	if (p->up.sv.choked)
+		return;
+	bt_serve_choke(&p->up.sv);
+	send_simple(p, BT_MSG_CHOKE);
+	while (bt_serve_next(&p->up.sv, &r))
+		reject(p, r.index, r.begin, r.len);
 }
 
 /* ---- listening --------------------------------------------------------- */
@@ -190,41 +186,20 @@ bt_up_accept(struct swarm *s, const void *ptr)
 
 /* ---- what we hold ------------------------------------------------------ */
 
-static void
-hold(struct swarm *s, uint32_t i)
-{
-	if (!bt_bit_get(s->up.have, i)) {
-		bt_bit_set(s->up.have, i);
-		s->up.nhave++;
-	}
-}
-
 /* -C DIR: the pieces found good there are held and not fetched. */
 static int
 scan_dir(struct swarm *s, struct bt_err *e)
 {
-	struct bt_sdata *d;
 	uint32_t i;
 
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
-	if (bt_sdata_open(d, s->t, s->c->dir, BT_SEED_FD_CACHE, e) < 0) {
-		free(d);
-		return -1;
-	}
-	s->up.data = d;
-	if ((s->up.checked = calloc(1, (s->npieces + 7) / 8)) == NULL)
-		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
 	for (i = 0; i < s->npieces; i++) {
-		int r = bt_sdata_check(d, i);
+		int r = bt_held_check(&s->up.held, i);
 
 		if (r == BT_SDATA_IOERR)
 			return bt_errf(e, BT_EX_IOERR, -1, "%s: read error "
 			    "in piece %u", s->c->dir, i);
 		if (r != BT_SDATA_OK)
 			continue;
-		bt_bit_set(s->up.checked, i);
-		hold(s, i);
 		s->st.held++;
 		if (s->pstate[i] == P_WANTED) {
 			s->pstate[i] = P_DONE;
@@ -239,34 +214,23 @@ int
 bt_up_open(struct swarm *s, struct bt_err *e)
 {
 	const struct bt_swarm_conf *c = s->c;
-	unsigned k;
-	uint32_t i;
 
 	s->up.lfd[0] = s->up.lfd[1] = -1;
 	s->up.slots = c->slots > 0 ? c->slots : BT_CHOKE_SLOTS;
 	if (getrandom(&s->up.rnd, sizeof(s->up.rnd), 0) != sizeof(s->up.rnd))
 		s->up.rnd = 1;
-	if ((s->up.have = calloc(1, (s->npieces + 7) / 8 + 1)) == NULL ||
-	    (s->up.hlog = malloc(((size_t)s->npieces + 1) *
+	if ((s->up.hlog = malloc(((size_t)s->npieces + 1) *
 	    sizeof(*s->up.hlog))) == NULL)
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	/* Whole pieces within BT_SWARM_UP_CACHE (none past it: served
+	   from DIR); none when not uploading. */
+	if (bt_held_open(&s->up.held, s->t, c->dir, BT_SEED_FD_CACHE,
+	    c->no_upload ? 0 : BT_SWARM_UP_CACHE, e) < 0)
+		return -1;
 	if (c->dir != NULL && scan_dir(s, e) < 0)
 		return -1;
 	if (c->no_upload)
 		return 0;
-	/* Whole pieces within the limit (none past it: served from DIR). */
-	s->up.ncache = (unsigned)(BT_SWARM_UP_CACHE / s->t->piece_length);
-	if (s->up.ncache > s->npieces)
-		s->up.ncache = s->npieces;
-	s->up.cbuf = calloc(s->up.ncache + 1, sizeof(*s->up.cbuf));
-	s->up.cidx = malloc((s->up.ncache + 1) * sizeof(*s->up.cidx));
-	s->up.cslot = malloc((s->npieces + 1) * sizeof(*s->up.cslot));
-	if (s->up.cbuf == NULL || s->up.cidx == NULL || s->up.cslot == NULL)
-		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
-	for (k = 0; k < s->up.ncache; k++)
-		s->up.cidx[k] = UINT32_MAX;
-	for (i = 0; i < s->npieces; i++)
-		s->up.cslot[i] = -1;
 	if (listen_on(s, AF_INET, c->port, e) < 0)
 		return -1;
 	/* IPv6 on the same port, when the system has it. */
@@ -287,26 +251,14 @@ bt_up_open(struct swarm *s, struct bt_err *e)
 void
 bt_up_close(struct swarm *s)
 {
-	unsigned k;
 	int i;
 
 	for (i = 0; i < 2; i++)
 		if (s->up.lfd[i] >= 0)
 			close(s->up.lfd[i]);
 	s->up.lfd[0] = s->up.lfd[1] = -1;
-	if (s->up.data != NULL) {
-		bt_sdata_close(s->up.data);
-		free(s->up.data);
-	}
-	if (s->up.cbuf != NULL)
-		for (k = 0; k < s->up.ncache; k++)
-			free(s->up.cbuf[k]);
-	free(s->up.cbuf);
-	free(s->up.cidx);
-	free(s->up.cslot);
-	free(s->up.have);
-	free(s->up.checked);
-	free(s->up.rbuf);
+	if (s->up.held.t != NULL)
+		bt_held_close(&s->up.held);
 	free(s->up.hlog);
 }
 
@@ -317,16 +269,17 @@ bt_up_avail(struct swarm *s, struct peer *p)
 	size_t nb = (s->npieces + 7) / 8;
 	uint8_t h[5];
 
-	p->up.choked = 1;
+	bt_serve_init(&p->up.sv);
+	p->up.sv.fast = (p->rsv & BT_RSV_FAST) != 0;
 	p->up.t_active = s->now;
 	/* What is held now is in the bitfield; later pieces get haves. */
 	p->up.hsent = s->up.hlen;
-	if (!s->up.on || s->up.nhave == 0) {
+	if (!s->up.on || s->up.held.n == 0) {
 		if (p->rsv & BT_RSV_FAST)
 			send_simple(p, BT_MSG_HAVE_NONE);
 		return 0;
 	}
-	if (s->up.nhave == s->npieces && (p->rsv & BT_RSV_FAST)) {
+	if (s->up.held.n == s->npieces && (p->rsv & BT_RSV_FAST)) {
 		send_simple(p, BT_MSG_HAVE_ALL);
 		return 0;
 	}
@@ -334,7 +287,7 @@ bt_up_avail(struct swarm *s, struct peer *p)
 	h[4] = BT_MSG_BITFIELD;
 	if (bt_sw_out_room(p) >= nb + 5) {
 		bt_sw_out_add(p, h, 5);
-		bt_sw_out_add(p, s->up.have, nb);
+		bt_sw_out_add(p, s->up.held.have, nb);
 		return 0;
 	}
 	/* Longer than the out buffer: sent from the upload buffer, which
@@ -346,7 +299,7 @@ bt_up_avail(struct swarm *s, struct peer *p)
 		return -1;
 	}
 	memcpy(p->up.buf, h, 5);
-	memcpy(p->up.buf + 5, s->up.have, nb);
+	memcpy(p->up.buf + 5, s->up.held.have, nb);
 	p->up.len = nb + 5;
 	p->up.off = 0;
 	return 0;
@@ -358,29 +311,10 @@ bt_up_verified(struct swarm *s, uint32_t index, const uint8_t *buf,
     size_t len)
 {
 	struct up_state *u = &s->up;
-	unsigned k;
 	size_t j;
 
-	if (!u->on)
+	if (!u->on || !bt_held_keep(&u->held, index, buf, len))
 		return;
-	if (u->ncache == 0)
-		goto tell;
-	k = u->cnext;
-	if (u->cidx[k] != UINT32_MAX)
-		u->cslot[u->cidx[k]] = -1;
-	u->cidx[k] = UINT32_MAX;
-	if (u->cbuf[k] == NULL)
-		u->cbuf[k] = malloc((size_t)s->t->piece_length);
-	if (u->cbuf[k] != NULL) {
-		memcpy(u->cbuf[k], buf, len);
-		u->cidx[k] = index;
-		u->cslot[index] = (int32_t)k;
-		u->cnext = (k + 1) % u->ncache;
-	}
-tell:
-	if (bt_bit_get(u->have, index))
-		return;
-	hold(s, index);
 	u->hlog[u->hlen++] = index;
 	for (j = 0; j < s->npeer; j++)
 		if (s->peer[j]->state == PS_ACTIVE)
@@ -400,100 +334,35 @@ bt_up_haves(struct swarm *s, struct peer *p)
 
 /* ---- requests ---------------------------------------------------------- */
 
-/* Too many bad requests: the peer is cut off. */
-static int
-cut(struct swarm *s, struct peer *p, unsigned n, const char *limit,
-    const char *what)
-{
-	bt_sw_drop(s, p, BT_LOG_BAD, "banned: %u %s (limit %s)", n, what,
-	    limit);
-	return -1;
-}
-
+/* A request: lib/serve checks it; refused, it gets a reject (BEP 6). */
 static int
 on_request(struct swarm *s, struct peer *p, uint32_t index, uint32_t begin,
     uint32_t len)
 {
-	struct up_peer *u = &p->up;
-	int64_t size;
+	struct bt_serve_verdict v;
+	int r;
 
 	if (!s->up.on) {
 		reject(p, index, begin, len);
 		return 0;
 	}
-	if (index >= s->npieces || len == 0 || len > BT_BLOCK_LEN ||
-	    (size = bt_piece_size(s->t, index), begin >= size) ||
-	    (int64_t)begin + len > size) {
-		reject(p, index, begin, len);
-		if (++u->nbad >= BT_SEED_MAX_BAD_REQUESTS)
-			return cut(s, p, u->nbad, "BT_SEED_MAX_BAD_REQUESTS",
-			    "requests out of range");
+	r = bt_serve_request(&p->up.sv, s->t, bt_held_has(&s->up.held,
+	    index), index, begin, len, &v);
+	if (r == BT_SERVE_QUEUED)
 		return 0;
-	}
-	/* Only pieces that passed SHA-1: never bytes in flight. */
-	if (u->choked || !bt_bit_get(s->up.have, index)) {
-		reject(p, index, begin, len);
-		if (++u->nchoked > BT_SEED_MAX_CHOKED_REQUESTS)
-			return cut(s, p, u->nchoked,
-			    "BT_SEED_MAX_CHOKED_REQUESTS", "requests while "
-			    "choked or for pieces we do not hold");
-		return 0;
-	}
-	if (u->qn >= BT_SEED_MAX_QUEUE) {
-		reject(p, index, begin, len);
-		if (!u->qfull)
-			bt_sw_plog(s, p, BT_LOG_INFO, "queue full, more "
-			    "requests %s (limit BT_SEED_MAX_QUEUE)",
-			    (p->rsv & BT_RSV_FAST) ? "rejected" : "ignored");
-		u->qfull = 1;
-		if (++u->noverflow >= BT_SEED_MAX_OVERFLOW)
-			return cut(s, p, u->noverflow, "BT_SEED_MAX_OVERFLOW",
-			    "requests past a full queue");
-		return 0;
-	}
-	if (u->qn == u->qcap) {
-		unsigned cap = u->qcap ? 2 * u->qcap : 64, i;
-		struct up_req *nq;
-
-		if (cap > BT_SEED_MAX_QUEUE)
-			cap = BT_SEED_MAX_QUEUE;
-		if ((nq = malloc(cap * sizeof(*nq))) == NULL) {
-			bt_sw_drop(s, p, BT_LOG_INFO, "out of memory");
-			return -1;
-		}
-		for (i = 0; i < u->qn; i++)
-			nq[i] = u->q[(u->qhead + i) % u->qcap];
-		free(u->q);
-		u->q = nq;
-		u->qcap = cap;
-		u->qhead = 0;
-	}
-	u->q[(u->qhead + u->qn) % u->qcap] = (struct up_req){ index, begin,
-	    len };
-	u->qn++;
-	return 0;
-}
-
-/* BEP 3: a cancel removes a queued request; BEP 6: with a reject. */
-static void
-on_cancel(struct peer *p, uint32_t index, uint32_t begin, uint32_t len)
-{
-	struct up_peer *u = &p->up;
-	unsigned i, j;
-
-	for (i = 0; i < u->qn; i++) {
-		struct up_req *r = &u->q[(u->qhead + i) % u->qcap];
-
-		if (r->index == index && r->begin == begin && r->len == len)
-			break;
-	}
-	if (i == u->qn)
-		return;
 	reject(p, index, begin, len);
-	for (j = i; j + 1 < u->qn; j++)
-		u->q[(u->qhead + j) % u->qcap] =
-		    u->q[(u->qhead + j + 1) % u->qcap];
-	u->qn--;
+	if (r == BT_SERVE_CUT) {
+		bt_sw_drop(s, p, BT_LOG_BAD, "banned: %s (limit %s)", v.why,
+		    v.limit);
+		return -1;
+	}
+	if (r == BT_SERVE_NOMEM) {
+		bt_sw_drop(s, p, BT_LOG_INFO, "out of memory");
+		return -1;
+	}
+	if (r == BT_SERVE_FULL && v.why[0] != '\0')
+		bt_sw_plog(s, p, BT_LOG_INFO, "%s (limit %s)", v.why, v.limit);
+	return 0;
 }
 
 static size_t
@@ -504,7 +373,7 @@ unchoked(struct swarm *s)
 	for (j = 0; j < s->npeer; j++) {
 		struct peer *q = s->peer[j];
 
-		if (q->state == PS_ACTIVE && !q->up.choked &&
+		if (q->state == PS_ACTIVE && !q->up.sv.choked &&
 		    q->up.interested)
 			n++;
 	}
@@ -519,7 +388,7 @@ bt_up_message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m)
 		p->up.interested = 1;
 		p->up.t_up = s->now;
 		/* A free slot is given at once, not at the next round. */
-		if (s->up.on && p->up.choked &&
+		if (s->up.on && p->up.sv.choked &&
 		    unchoked(s) < (size_t)s->up.slots + 1)
 			unchoke(p);
 		return 0;
@@ -530,8 +399,11 @@ bt_up_message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m)
 		return on_request(s, p, bt_get32(m + 1), bt_get32(m + 5),
 		    bt_get32(m + 9));
 	case BT_MSG_CANCEL:
-		on_cancel(p, bt_get32(m + 1), bt_get32(m + 5),
-		    bt_get32(m + 9));
+		/* BEP 3: a queued request goes; BEP 6: with a reject. */
+		if (bt_serve_cancel(&p->up.sv, bt_get32(m + 1),
+		    bt_get32(m + 5), bt_get32(m + 9)))
+			reject(p, bt_get32(m + 1), bt_get32(m + 5),
+			    bt_get32(m + 9));
 		return 0;
 	}
 	return 0;
@@ -539,33 +411,11 @@ bt_up_message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m)
 
 /* ---- serving ----------------------------------------------------------- */
 
-/* A verified block into out: memory, else DIR (checked at first read). */
-static int
-block(struct swarm *s, const struct up_req *r, uint8_t *out)
-{
-	struct up_state *u = &s->up;
-	struct bt_sdata *d = u->data;
-
-	if (u->cslot[r->index] >= 0) {
-		memcpy(out, u->cbuf[u->cslot[r->index]] + r->begin, r->len);
-		return 0;
-	}
-	if (d == NULL)
-		return -1;
-	if (!bt_bit_get(u->checked, r->index)) {
-		if (bt_sdata_check(d, r->index) != BT_SDATA_OK)
-			return -1;
-		bt_bit_set(u->checked, r->index);
-	}
-	return bt_sdata_read(d, r->index, r->begin, r->len, out) ==
-	    BT_SDATA_OK ? 0 : -1;
-}
-
 /* Blocks to send, and (--upload-rate) the tokens to send them. */
 int
 bt_up_pending(const struct swarm *s, const struct peer *p)
 {
-	return p->up.qn > 0 && !p->up.choked &&
+	return p->up.sv.qn > 0 && !p->up.sv.choked &&
 	    (s->c->upload_rate == 0 || s->up_tokens > 0);
 }
 
@@ -585,12 +435,19 @@ bt_up_fill(struct swarm *s, struct peer *p)
 	}
 	/* --upload-rate: a block only while the bucket is not empty. */
 	for (k = 0; k < BT_SEED_BATCH && bt_up_pending(s, p); k++) {
-		struct up_req r = u->q[u->qhead];
+		struct bt_serve_req r;
+		int st;
 
-		u->qhead = (u->qhead + 1) % u->qcap;
-		u->qn--;
+		bt_serve_next(&u->sv, &r);
 		did = 1;
-		if (block(s, &r, u->buf + len + BT_WIRE_PIECE_HDR_LEN) < 0) {
+		st = bt_held_read(&s->up.held, r.index, r.begin, r.len,
+		    u->buf + len + BT_WIRE_PIECE_HDR_LEN);
+		if (st == BT_SDATA_BAD)
+			/* DIR changed under us: that copy is not served
+			   again (a piece still in memory would have been
+			   read from there). */
+			bt_held_drop(&s->up.held, r.index);
+		if (st != BT_SDATA_OK) {
 			/* Held but out of memory and not in DIR (or DIR
 			   changed): refused, never guessed. */
 			reject(p, r.index, r.begin, r.len);
@@ -609,8 +466,6 @@ bt_up_fill(struct swarm *s, struct peer *p)
 			s->st.uploaded_to++;
 		}
 	}
-	if (u->qn == 0)
-		u->qhead = 0;
 	u->len = len;
 	u->off = 0;
 	return did;
@@ -713,11 +568,9 @@ bt_up_linger(struct swarm *s)
 void
 bt_up_drop(struct peer *p)
 {
-	free(p->up.q);
+	bt_serve_free(&p->up.sv);
 	free(p->up.buf);
-	p->up.q = NULL;
 	p->up.buf = NULL;
-	p->up.qn = p->up.qcap = p->up.qhead = 0;
 	p->up.len = p->up.off = 0;
 	p->up.interested = 0;
 }

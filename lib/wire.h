@@ -125,6 +125,12 @@ bt_bit_set(uint8_t *bf, uint32_t i)
 	bf[i >> 3] |= (uint8_t)(0x80 >> (i & 7));
 }
 
+static inline void
+bt_bit_clear(uint8_t *bf, uint32_t i)
+{
+	bf[i >> 3] &= (uint8_t)~(0x80 >> (i & 7));
+}
+
 /* A message without payload (choke .. not interested, have all/none). */
 size_t bt_wire_simple(uint8_t out[5], uint8_t id);
 /* have: 9 bytes. */

@@ -304,3 +304,27 @@ mib_within() {
 	    --download-rate 9999999999999G
 	assert_equal "${stderr_lines[0]}" "bt-fetch-piece: --download-rate: '9999999999999': out of range 1 to 8589934591"
 }
+
+@test "hostile leechers are cut off by the limits bt-seed uses, named as bt-seed names them" {
+	local d=$BATS_TEST_TMPDIR t=$BATS_FILE_TMPDIR/t.torrent
+	slow_seed 65536
+	echo "127.0.0.1 $SEED_PORT" >"$d/peers"
+	port=$(free_port)
+	timeout 60 bt-fetch-piece -v -a -t "$t" -P "$port" -p "$d/peers" \
+	    >/dev/null 2>"$d/err" &
+	f=$!
+	BG_PIDS="${BG_PIDS:-} $f"
+	wait_for 10 port_open "$port"
+	# 3000 requests while choked: the 2001st cuts it off.
+	timeout 20 "$BT_TOOLS/hostile-leecher" -t 10 choked "$t" 127.0.0.1 \
+	    "$port" >/dev/null || true
+	# Once unchoked, requests for piece 40 of 40: the fourth cuts it off.
+	timeout 20 "$BT_TOOLS/hostile-leecher" -t 10 range "$t" 127.0.0.1 \
+	    "$port" >/dev/null || true
+	kill "$f" 2>/dev/null || true
+	wait "$f" 2>/dev/null || true
+	run grep -E ': banned: ' "$d/err"
+	assert_line --regexp "^bt-fetch-piece: 127\.0\.0\.1 [0-9]+: banned: 2001 requests while choked \(limit BT_SEED_MAX_CHOKED_REQUESTS\)$"
+	assert_line --regexp "^bt-fetch-piece: 127\.0\.0\.1 [0-9]+: banned: request for piece 40 of 40 \(limit BT_SEED_MAX_BAD_REQUESTS\)$"
+	assert_equal "${#lines[@]}" 2
+}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bencode.h"
+#include "held.h"
 #include "metainfo.h"
 #include "seed_int.h"
 #include "sha1.h"
@@ -109,8 +110,9 @@ main(void)
 	char dir[] = "/tmp/bt-test-seed-XXXXXX", sub[600], path[700];
 	struct bt_torrent t;
 	struct bt_sdata d;
+	struct bt_held h;
 	struct bt_err e;
-	uint8_t buf[36], bad[20];
+	uint8_t buf[36], bad[20], mem[16];
 	size_t i;
 
 	for (i = 0; i < sizeof(data); i++)
@@ -173,6 +175,49 @@ main(void)
 	    bt_sdata_read(&d, 2, 0, 4, buf) == BT_SDATA_MISSING,
 	    "a short file: the pieces past its end are missing");
 	bt_sdata_close(&d);
+
+	/* lib/held over the folder: checked at the first read. */
+	rm(sub, "b");
+	put(sub, "b", data + 16, 20);
+	T_OK(bt_held_open(&h, &t, dir, 4, 32, &e) == 0 && h.n == 0 &&
+	    h.ncache == 2, "held: nothing at the start, a cache of 2 pieces");
+	T_OK(bt_held_read(&h, 1, 0, 4, buf) == BT_SDATA_MISSING,
+	    "held: a piece not held is not read");
+	bt_held_set(&h, 1, 0);
+	bt_held_set(&h, 2, 0);
+	T_OK(h.n == 2 && bt_held_has(&h, 1) && !bt_held_has(&h, 0) &&
+	    !bt_held_has(&h, 3), "held: pieces set are held");
+	put(sub, "b", bad, 20);
+	T_OK(bt_held_read(&h, 2, 0, 4, buf) == BT_SDATA_BAD,
+	    "held: an unchecked piece whose bytes changed reads as bad");
+	put(sub, "b", data + 16, 20);
+	T_OK(bt_held_read(&h, 2, 0, 4, buf) == BT_SDATA_OK &&
+	    memcmp(buf, data + 32, 4) == 0, "held: checked, then read");
+	put(sub, "b", bad, 20);
+	T_OK(bt_held_read(&h, 2, 0, 4, buf) == BT_SDATA_OK,
+	    "held: a checked piece is not checked again");
+	memset(mem, 0xab, sizeof(mem));
+	T_OK(bt_held_keep(&h, 0, mem, 16) == 1 && h.n == 3 &&
+	    bt_held_keep(&h, 0, mem, 16) == 0,
+	    "held: a piece verified in the run is held, once");
+	T_OK(bt_held_read(&h, 0, 4, 8, buf) == BT_SDATA_OK &&
+	    memcmp(buf, mem, 8) == 0, "held: ...and read from memory");
+	bt_held_keep(&h, 1, mem, 16);
+	bt_held_keep(&h, 2, mem, 4);
+	T_OK(bt_held_read(&h, 0, 0, 16, buf) == BT_SDATA_OK &&
+	    memcmp(buf, data, 16) == 0,
+	    "held: evicted from the cache of 2, it is read from the folder");
+	bt_held_drop(&h, 2);
+	T_OK(h.n == 2 && !bt_held_has(&h, 2) &&
+	    bt_held_read(&h, 2, 0, 4, buf) == BT_SDATA_MISSING,
+	    "held: a dropped piece is not read, even from memory");
+	bt_held_close(&h);
+	T_OK(bt_held_open(&h, &t, NULL, 4, 0, &e) == 0, "held: no folder");
+	bt_held_keep(&h, 0, mem, 16);
+	T_OK(h.n == 1 && bt_held_read(&h, 0, 0, 4, buf) == BT_SDATA_MISSING,
+	    "held: no cache and no folder: held but not readable");
+	bt_held_close(&h);
+	put(sub, "b", data + 16, 20);
 
 	T_OK(bt_sdata_open(&d, &t, "/nonexistent/bt", 4, &e) < 0 &&
 	    e.status == BT_EX_NOINPUT, "a missing folder is BT_EX_NOINPUT");
