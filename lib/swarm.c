@@ -1359,23 +1359,28 @@ pex_add(struct swarm *s, struct peer *from, const struct bt_peer_addr *a,
 	return PEX_ADDED;
 }
 
-/* BEP 11 dropped: a peer learned from this one and not tried yet is not
-   dialled. */
+/*
+ * BEP 11 dropped: the sender left that peer, which may well be in the
+ * swarm still (a peer that completes leaves the seeds it had, the very
+ * peers a downloader wants). It changes nothing, as in libtorrent and
+ * bt-seed: a peer queued is dialled all the same. Said of those still
+ * waiting (all of them past next_try), so that -vv shows the message.
+ */
 static void
-pex_forget(struct swarm *s, struct peer *from, const struct bt_peer_addr *a)
+pex_dropped(struct swarm *s, struct peer *from, const struct bt_peer_addr *a)
 {
 	char name[64];
 	size_t j;
 
+	if (s->c->on_log == NULL)
+		return;
 	bt_peer_format(a, name, sizeof(name));
-	for (j = s->ninitial; j < s->npeer; j++) {
+	for (j = s->next_try; j < s->npeer; j++) {
 		struct peer *q = s->peer[j];
 
-		if (q->state == PS_WAITING && q->src == from->id &&
-		    strcmp(q->name, name) == 0) {
-			q->state = PS_CLOSED;
+		if (q->state == PS_WAITING && strcmp(q->name, name) == 0) {
 			plog(s, from, BT_LOG_INFO, "PEX: %s dropped before we "
-			    "dialled it: not dialled", name);
+			    "dialled it: dialled all the same", name);
 			return;
 		}
 	}
@@ -1404,7 +1409,7 @@ pex_message(struct swarm *s, struct peer *p, const uint8_t *x, size_t n)
 		return 0;
 	}
 	for (k = 0; k < px.ndropped; k++)
-		pex_forget(s, p, &px.dropped[k]);
+		pex_dropped(s, p, &px.dropped[k]);
 	for (k = 0; k < px.nadded && !s->failed; k++)
 		count[pex_add(s, p, &px.added[k],
 		    px.flags != NULL ? px.flags[k] : 0)]++;
@@ -2037,7 +2042,7 @@ dial_more(struct swarm *s)
 	    s->nparked < BT_SWARM_MAX_PARKED)) {
 		struct peer *p = s->peer[s->next_try++];
 
-		/* Closed unless dropped by PEX before its turn. */
+		/* Not a peer that dialled us (those join the table too). */
 		if (p->state == PS_WAITING)
 			try_connect(s, p);
 	}

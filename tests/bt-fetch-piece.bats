@@ -615,6 +615,43 @@ asked for piece 200"
 	assert_equal "$(sed 1d "$BATS_TEST_TMPDIR/pex" | sort -u | wc -l)" 198
 }
 
+@test "PEX dropped: a peer named as dropped before its turn to be dialled is dialled all the same, and serves" {
+	local d=$BATS_FILE_TMPDIR t=$BATS_TEST_TMPDIR a x
+	# X, an honest seeder that only A names.
+	hostile honest "$d/h.torrent" "$d/single/h"
+	x=$HOSTILE_PORT
+	HOSTILE_PIDS=$HOSTILE_PID
+	# A names X as added at once, as dropped 31 s later (past
+	# BT_PEX_MIN_INTERVAL_MS); it never unchokes.
+	"$BT_TOOLS/hostile-peer" -m pexdrop -x "$x" -t "$d/h.torrent" \
+	    -f "$d/single/h" -l 60 >"$t/a.port" 3>&- &
+	HOSTILE_PID=$!
+	wait_for 10 test -s "$t/a.port"
+	a=$(cat "$t/a.port")
+	# Four listed peers that never answer a handshake hold for 34 s the
+	# four connects in progress that a descriptor limit of 100 leaves
+	# (BT_SWARM_MAX_HALFOPEN): X waits its turn past A's dropped.
+	"$BT_TOOLS/deadpeers" -l 120 -c 4 >"$t/dead.out" 3>&- &
+	HOSTILE_PIDS="$HOSTILE_PIDS $!"
+	wait_for 30 grep -qx '# ready' "$t/dead.out"
+	{ echo "127.0.0.1 $a"; grep -v '^#' "$t/dead.out"; } >"$t/peers"
+	(
+		ulimit -n 100 &&
+		    exec bt-fetch-piece -vv --handshake-timeout 34 --timeout 60 \
+		    --pex-out "$t/pex" -t "$d/h.torrent" -a -p "$t/peers"
+	) 2>"$t/err" | bt-assemble -C "$t/out"
+	cmp "$d/single/h" "$t/out/h"
+	run sed 1d "$t/pex"
+	assert_output "127.0.0.1 $x"
+	run grep -F -e "127.0.0.1 $a: PEX" -e "127.0.0.1 $x:" "$t/err"
+	assert_output "bt-fetch-piece: 127.0.0.1 $a: PEX: learned 127.0.0.1 $x
+bt-fetch-piece: 127.0.0.1 $a: PEX: 127.0.0.1 $x dropped before we dialled it: dialled all the same
+bt-fetch-piece: 127.0.0.1 $x: handshake done"
+	run cat "$t/err"
+	assert_line "bt-fetch-piece: 4 connects and handshakes in progress: more listed peers wait (limit BT_SWARM_MAX_HALFOPEN)"
+	assert_line --regexp '^bt-fetch-piece: 255/255 pieces, .* 4 timed out of 6 peers tried, 1 served, 0 dropped, 0 hash failures$'
+}
+
 @test "BT_PEX_MAX_PEERS: at most 1000 peers learned through PEX in a run, and -v names the limit" {
 	d=$BATS_FILE_TMPDIR
 	: >"$BATS_TEST_TMPDIR/peers"

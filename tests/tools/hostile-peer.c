@@ -2,7 +2,7 @@
  * hostile-peer: a seeder that misbehaves on purpose, for tests.
  *
  *	hostile-peer [-6] -m MODE -t TORRENT -f DATA [-p PORT] [-l SECONDS]
- *	    [-o FILE]
+ *	    [-o FILE] [-x PORT]
  *
  * Listens on 127.0.0.1:PORT (on [::1] with -6; 0 or none: any free
  * port), prints the port on stdout, serves each connection in a child
@@ -36,6 +36,9 @@
  *			127.1.0.0/16 that refuse connections (a block of them
  *			per listening port), and a second one at once
  *	pexchoke	the same PEX messages, then never unchokes
+ *	pexdrop		never unchokes; names 127.0.0.1 PORT (-x) as added in
+ *			a ut_pex message, then as dropped in another 31 s
+ *			later (past bt's BT_PEX_MIN_INTERVAL_MS)
  *	mdask		serves correctly, after asking (BEP 9, under id 1,
  *			bt's) for each piece of the metadata, in order, and
  *			for the piece past the last; appends the payload of
@@ -69,6 +72,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metainfo.h"
@@ -81,6 +85,7 @@ static int data_fd;
 static uint8_t *bf;		/* our bitfield */
 static uint8_t *asked;		/* reject: blocks rejected once */
 static const char *mdout;	/* mdask: where ut_metadata messages go */
+static int xport;		/* pexdrop: the port of the peer it names */
 
 static void die(const char *) __attribute__((noreturn));
 
@@ -145,7 +150,7 @@ static unsigned
 reserved(void)
 {
 	if (is("noisy") || is("badext") || is("bigext") || is("pex") ||
-	    is("pexchoke") || strncmp(mode, "md", 2) == 0)
+	    is("pexchoke") || is("pexdrop") || strncmp(mode, "md", 2) == 0)
 		return BT_RSV_FAST | BT_RSV_EXT;
 	if (is("haveall") || is("havenone") || is("reject") ||
 	    is("rejectunasked") || is("allowfast") || is("chokereject") ||
@@ -208,6 +213,33 @@ send_pex(int fd, uint16_t lport)
 	memcpy(m + n, "e", 1);
 	n += 1;
 	send_ext(fd, 2, m, (uint32_t)n);
+}
+
+/* pexdrop: a ut_pex message naming 127.0.0.1 xport under key. */
+static void
+send_pex_one(int fd, const char *key)
+{
+	char m[64];
+	int n;
+
+	n = snprintf(m, sizeof(m), "d%zu:%s6:", strlen(key), key);
+	m[n++] = 127;
+	m[n++] = 0;
+	m[n++] = 0;
+	m[n++] = 1;
+	m[n++] = (char)(xport >> 8);
+	m[n++] = (char)(xport & 0xff);
+	m[n++] = 'e';
+	send_ext(fd, 2, m, (uint32_t)n);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A ut_metadata request for piece i, under bt's id for it (1). */
@@ -309,6 +341,7 @@ serve(int fd)
 	size_t nbf = (t.npieces + 7) / 8;
 	uint32_t len, i, served = 0, bpp, index, begin, blen;
 	int choking = 0;
+	long long drop_at = 0;
 
 	if (is("silent")) {
 		while (read(fd, m, sizeof(m)) > 0)
@@ -356,6 +389,13 @@ serve(int fd)
 		send_pex(fd, ntohs(sin.sin_port));
 		send_pex(fd, ntohs(sin.sin_port));
 	}
+	if (is("pexdrop")) {
+		static const char xhs[] = "d1:md6:ut_pexi1ee1:v7:hostilee";
+
+		send_ext(fd, 0, xhs, sizeof(xhs) - 1);
+		send_pex_one(fd, "added");
+		drop_at = now_ms() + 31000;
+	}
 	if (strncmp(mode, "md", 2) == 0)
 		send_md(fd);
 	if (is("haveall") || is("haveall-nofast"))
@@ -402,7 +442,7 @@ serve(int fd)
 			msg(fd, BT_MSG_ALLOWED_FAST, x, 4);
 		}
 		choking = 1;
-	} else if (!is("pexchoke") && !is("mdask"))
+	} else if (!is("pexchoke") && !is("pexdrop") && !is("mdask"))
 		msg(fd, BT_MSG_UNCHOKE, NULL, 0);
 	bpp = (uint32_t)((t.piece_length + 16383) / 16384);
 	if (is("reject") && (asked = calloc((size_t)t.npieces * bpp, 1)) ==
@@ -414,6 +454,14 @@ serve(int fd)
 		put(fd, m, 5);
 	}
 	for (;;) {
+		if (drop_at > 0) {
+			long long left = drop_at - now_ms();
+
+			if (left <= 0 || !readable_within(fd, (int)left)) {
+				send_pex_one(fd, "dropped");
+				drop_at = 0;
+			}
+		}
 		if (choking && (is("chokereject") || is("chokeserve")) &&
 		    !readable_within(fd, 200)) {
 			msg(fd, BT_MSG_UNCHOKE, NULL, 0);
@@ -495,7 +543,7 @@ main(int argc, char *argv[])
 	const char *tfile = NULL, *dfile = NULL;
 	int ch, port = 0, life = 60, ls, fd, one = 1, six = 0;
 
-	while ((ch = getopt(argc, argv, "6f:l:m:o:p:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "6f:l:m:o:p:t:x:")) != -1) {
 		switch (ch) {
 		case '6':
 			six = 1;
@@ -518,13 +566,16 @@ main(int argc, char *argv[])
 		case 't':
 			tfile = optarg;
 			break;
+		case 'x':
+			xport = atoi(optarg);
+			break;
 		default:
 			exit(64);
 		}
 	}
 	if (mode == NULL || tfile == NULL || dfile == NULL) {
 		fprintf(stderr, "usage: hostile-peer [-6] -m MODE -t TORRENT "
-		    "-f DATA [-p PORT] [-l SECONDS] [-o FILE]\n");
+		    "-f DATA [-p PORT] [-l SECONDS] [-o FILE] [-x PORT]\n");
 		exit(64);
 	}
 	if (bt_torrent_load(&t, tfile, &e) < 0) {
