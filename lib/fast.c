@@ -4,6 +4,7 @@
  * big-endian numbers, each taken modulo the piece count, duplicates
  * skipped, until k pieces are found.
  */
+#include <netinet/in.h>
 #include <string.h>
 
 #include "fast.h"
@@ -38,4 +39,26 @@ bt_fast_allowed(const uint8_t ip[4], const uint8_t info_hash[20],
 		memcpy(x, h, sizeof(h));
 		bt_sha1(x, sizeof(h), h);
 	}
+}
+
+size_t
+bt_fast_allowed_addr(const struct bt_peer_addr *a,
+    const uint8_t info_hash[20], uint32_t npieces, size_t k, uint32_t *out)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	const uint8_t *ip;
+
+	if (a->sa.ss_family == AF_INET)
+		ip = (const uint8_t *)&((const struct sockaddr_in *)
+		    &a->sa)->sin_addr;
+	else if (a->sa.ss_family == AF_INET6) {
+		ip = (const uint8_t *)&((const struct sockaddr_in6 *)
+		    &a->sa)->sin6_addr;
+		if (memcmp(ip, mapped, sizeof(mapped)) != 0)
+			return 0;
+		ip += sizeof(mapped);
+	} else
+		return 0;
+	return bt_fast_allowed(ip, info_hash, npieces, k, out);
 }

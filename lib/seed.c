@@ -260,26 +260,13 @@ send_handshake(struct seed *s, struct peer *p)
 static void
 send_allowed_fast(struct seed *s, struct peer *p)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
 	uint32_t set[BT_SEED_ALLOWED_FAST];
-	const uint8_t *ip;
 	size_t n, i;
 	uint8_t m[9];
 
 	if (!p->fast)
 		return;
-	if (p->addr.sa.ss_family == AF_INET)
-		ip = (const uint8_t *)&((const struct sockaddr_in *)
-		    &p->addr.sa)->sin_addr;
-	else {
-		ip = (const uint8_t *)&((const struct sockaddr_in6 *)
-		    &p->addr.sa)->sin6_addr;
-		if (memcmp(ip, mapped, sizeof(mapped)) != 0)
-			return;
-		ip += sizeof(mapped);
-	}
-	n = bt_fast_allowed(ip, s->t->info_hash, s->t->npieces,
+	n = bt_fast_allowed_addr(&p->addr, s->t->info_hash, s->t->npieces,
 	    BT_SEED_ALLOWED_FAST, set);
 	for (i = 0; i < n; i++) {
 		if (!bt_held_has(&s->held, set[i]))

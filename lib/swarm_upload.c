@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fast.h"
 #include "seed_int.h"
 #include "swarm_int.h"
 
@@ -262,6 +263,34 @@ bt_up_close(struct swarm *s)
 	free(s->up.hlog);
 }
 
+/*
+ * BEP 6: a fast peer's allowed fast set, the pieces of it we hold when
+ * it connects, after our bitfield: served even while it is choked (up to
+ * BT_SEED_FAST_MAX_BLOCKS), as bt-seed does.
+ */
+static void
+send_allowed_fast(struct swarm *s, struct peer *p)
+{
+	uint32_t set[BT_SEED_ALLOWED_FAST];
+	size_t n, i;
+	uint8_t m[9];
+
+	if (!s->up.on || !(p->rsv & BT_RSV_FAST))
+		return;
+	n = bt_fast_allowed_addr(&p->addr, s->t->info_hash, s->npieces,
+	    BT_SEED_ALLOWED_FAST, set);
+	for (i = 0; i < n; i++) {
+		if (!bt_held_has(&s->up.held, set[i]) ||
+		    bt_sw_out_room(p) < sizeof(m))
+			continue;
+		p->up.sv.allowed[p->up.sv.nallowed++] = set[i];
+		/* The layout of have: length 5, id, index. */
+		bt_wire_have(m, set[i]);
+		m[4] = BT_MSG_ALLOWED_FAST;
+		bt_sw_out_add(p, m, sizeof(m));
+	}
+}
+
 /* After the handshake: our bitfield, or have all / have none (BEP 6). */
 int
 bt_up_avail(struct swarm *s, struct peer *p)
@@ -281,6 +310,7 @@ bt_up_avail(struct swarm *s, struct peer *p)
 	}
 	if (s->up.held.n == s->npieces && (p->rsv & BT_RSV_FAST)) {
 		send_simple(p, BT_MSG_HAVE_ALL);
+		send_allowed_fast(s, p);
 		return 0;
 	}
 	bt_put32(h, (uint32_t)nb + 1);
@@ -288,6 +318,7 @@ bt_up_avail(struct swarm *s, struct peer *p)
 	if (bt_sw_out_room(p) >= nb + 5) {
 		bt_sw_out_add(p, h, 5);
 		bt_sw_out_add(p, s->up.held.have, nb);
+		send_allowed_fast(s, p);
 		return 0;
 	}
 	/* Longer than the out buffer: sent from the upload buffer, which
@@ -302,6 +333,7 @@ bt_up_avail(struct swarm *s, struct peer *p)
 	memcpy(p->up.buf + 5, s->up.held.have, nb);
 	p->up.len = nb + 5;
 	p->up.off = 0;
+	send_allowed_fast(s, p);
 	return 0;
 }
 
@@ -415,7 +447,8 @@ bt_up_message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m)
 int
 bt_up_pending(const struct swarm *s, const struct peer *p)
 {
-	return p->up.sv.qn > 0 && !p->up.sv.choked &&
+	/* Choked, the queue holds only allowed fast requests (BEP 6). */
+	return p->up.sv.qn > 0 &&
 	    (s->c->upload_rate == 0 || s->up_tokens > 0);
 }
 

@@ -328,3 +328,35 @@ mib_within() {
 	assert_line --regexp "^bt-fetch-piece: 127\.0\.0\.1 [0-9]+: banned: request for piece 40 of 40 \(limit BT_SEED_MAX_BAD_REQUESTS\)$"
 	assert_equal "${#lines[@]}" 2
 }
+
+@test "with the fast bit, bt-fetch-piece sends the allowed fast set of BEP 6 and serves it while choked, as bt-seed does" {
+	local d=$BATS_TEST_TMPDIR t=$BATS_FILE_TMPDIR/t.torrent full set got
+	# Pieces 0-29 held from -C DIR; 30-39 come slowly from a seeder,
+	# so the set sent is the BEP's less those not yet in when the
+	# leecher connects.
+	full=$(allowed_fast_of "$t" 40)
+	set=$(echo "$full" | tr ' ' '\n' | awk '$1 < 30' | paste -sd ' ')
+	half_dir "$d/part" 30 40
+	slow_seed 16384
+	echo "127.0.0.1 $SEED_PORT" >"$d/peers"
+	port=$(free_port)
+	timeout 60 bt-fetch-piece -a -t "$t" -C "$d/part" -P "$port" \
+	    -p "$d/peers" >/dev/null 2>"$d/err" &
+	f=$!
+	BG_PIDS="${BG_PIDS:-} $f"
+	wait_for 10 port_open "$port"
+	run -0 "$BT_TOOLS/hostile-leecher" allowed "$t" 127.0.0.1 "$port"
+	assert_line -n 0 "handshake"
+	assert_line -n 1 --regexp '^allowed fast [0-9 ]+$'
+	got=${lines[1]#allowed fast }
+	# The first piece of the set sent is served though we choke it.
+	assert_line -n 2 "piece ${got%% *} 0 16384"
+	assert_line -n 3 --regexp "^reject [0-9]+ 0 16384$"
+	assert_equal "${#lines[@]}" 4
+	# Those of 0-29 all came, in the BEP's order, with any of 30-39
+	# already verified in their places.
+	assert_equal "$(echo "$got" | tr ' ' '\n' | awk '$1 < 30' |
+	    paste -sd ' ')" "$set"
+	assert_equal "$(echo "$full" | tr ' ' '\n' |
+	    grep -Fxf <(echo "$got" | tr ' ' '\n') | paste -sd ' ')" "$got"
+}

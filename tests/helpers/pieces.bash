@@ -20,3 +20,18 @@ sys.stdout.buffer.write(torrent.stream(raw, info, torrent.data(info, root),
                                        idx, bad))
 EOF
 }
+
+# BEP 6's allowed fast set of a peer at 127.0.0.x for torrent $1, as the
+# BEP computes it: SHA-1 of the /24 and the info hash, and so on.
+allowed_fast_of() {
+	/usr/bin/python3 -c 'import hashlib, struct, sys
+ih, n, k = bytes.fromhex(sys.argv[1]), int(sys.argv[2]), 10
+x, a = bytes([127, 0, 0, 0]) + ih, []
+while len(a) < min(k, n):
+    x = hashlib.sha1(x).digest()
+    for i in range(5):
+        y = struct.unpack(">I", x[4 * i:4 * i + 4])[0] % n
+        if len(a) < min(k, n) and y not in a:
+            a.append(y)
+print(" ".join(map(str, a)))' "$(info_hash_of "$1")" "$2"
+}
