@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +13,17 @@
 
 #include "btlimits.h"
 #include "cli.h"
+#include "select.h"
 #include "store.h"
 #include "stream.h"
 #include "util.h"
+#include "wire.h"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bt-assemble [-pv] [-C dir] [file]\n");
+	fprintf(stderr, "usage: bt-assemble [-pv] [-C dir] [--files list] "
+	    "[--only glob] [file]\n");
 	exit(BT_EX_USAGE);
 }
 
@@ -33,8 +37,15 @@ raise_pipe(int fd)
 		(void)fcntl(fd, F_SETPIPE_SZ, BT_PIPE_BUF);
 }
 
+/* File i is written by this run: chosen, or every file without -f. */
+static int
+chosen(const struct bt_select *sel, size_t i)
+{
+	return !bt_select_given(sel) || bt_bit_get(sel->file, (uint32_t)i);
+}
+
 static void
-print_done(struct bt_store *s, const char *dir)
+print_done(struct bt_store *s, const struct bt_select *sel, const char *dir)
 {
 	const struct bt_torrent *t = s->t;
 	size_t i, dl = strlen(dir);
@@ -42,7 +53,7 @@ print_done(struct bt_store *s, const char *dir)
 	char esc[BT_MAX_PATH_BYTES * 4 + 1];
 
 	for (i = 0; i < t->nfiles; i++) {
-		if (!bt_store_file_done(s, i))
+		if (!chosen(sel, i) || !bt_store_file_done(s, i))
 			continue;
 		/* Names are printed escaped (bt(7) FILE NAMES). */
 		bt_escape(t->files[i].path, strlen(t->files[i].path), esc,
@@ -54,12 +65,21 @@ print_done(struct bt_store *s, const char *dir)
 	}
 }
 
+enum { OPT_FILES = 256, OPT_ONLY };
+
+static const struct option longopts[] = {
+	{ "files", required_argument, NULL, OPT_FILES },
+	{ "only", required_argument, NULL, OPT_ONLY },
+	{ NULL, 0, NULL, 0 },
+};
+
 int
 main(int argc, char **argv)
 {
 	const char *dir = ".", *in = "-", *ctx;
 	struct bt_pstream ps;
 	struct bt_store st;
+	struct bt_select sel;
 	struct bt_err e;
 	const uint8_t *data;
 	uint32_t index;
@@ -67,8 +87,15 @@ main(int argc, char **argv)
 	int c, fd, r, pflag = 0, vflag = 0, status = 0;
 
 	bt_cli_init(argv[0]);
-	while ((c = getopt(argc, argv, "C:pv")) != -1) {
+	bt_select_init(&sel);
+	while ((c = getopt_long(argc, argv, "C:pv", longopts, NULL)) != -1) {
 		switch (c) {
+		case OPT_FILES:
+		case OPT_ONLY:
+			if (bt_select_add(&sel, c == OPT_FILES ?
+			    BT_SELECT_FILES : BT_SELECT_ONLY, optarg, &e) < 0)
+				bt_die_err(NULL, &e);
+			break;
 		case 'C':
 			dir = optarg;
 			break;
@@ -97,8 +124,12 @@ main(int argc, char **argv)
 
 	if (bt_pstream_open(&ps, fd, &e) < 0)
 		bt_die_err(ctx, &e);
+	if (bt_select_given(&sel) && bt_select_resolve(&sel, &ps.t, &e) < 0)
+		bt_die_err(NULL, &e);
 	if (bt_store_open(&st, &ps.t, dir, &e) < 0)
 		bt_die_err(dir, &e);
+	if (bt_select_given(&sel))
+		bt_store_select(&st, sel.file);
 	while ((r = bt_pstream_next(&ps, &index, &data, &len, &e)) != 0) {
 		if (r < 0) {
 			/* What was verified stays; unfinished files keep
@@ -125,20 +156,27 @@ main(int argc, char **argv)
 		return e.status;
 	}
 	if (pflag)
-		print_done(&st, dir);
+		print_done(&st, &sel, dir);
 	if (vflag) {
 		for (i = 0; i < ps.t.nfiles; i++) {
-			if (ps.t.files[i].pad)
+			if (ps.t.files[i].pad || !chosen(&sel, i))
 				continue;
 			nreal++;
 			done += bt_store_file_done(&st, i) ? 1 : 0;
 		}
-		bt_warnx("%u pieces written, %u refused; %zu of %zu files "
-		    "complete", st.nwritten, st.nbad, done, nreal);
+		if (bt_select_given(&sel))
+			bt_warnx("%u pieces written, %u refused, %u outside "
+			    "the selection; %zu of %zu chosen files complete",
+			    st.nwritten, st.nbad, st.nskipped, done, nreal);
+		else
+			bt_warnx("%u pieces written, %u refused; %zu of %zu "
+			    "files complete", st.nwritten, st.nbad, done,
+			    nreal);
 	}
 	if (status == 0 && st.nbad > 0)
 		status = BT_EX_NEGATIVE;
 	bt_store_close(&st);
+	bt_select_free(&sel);
 	bt_pstream_close(&ps);
 	if (fd != 0)
 		close(fd);

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "metainfo.h"
 #include "peerlist.h"
+#include "select.h"
 #include "stream.h"
 #include "swarm.h"
 #include "util.h"
@@ -34,8 +35,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-aqv] [-C DIR] [-i LIST] [-o FILE] "
 	    "[-P PORT] [-p FILE]\n"
-	    "\t[-t FILE] [--download-rate RATE] [--linger SEC] "
-	    "[--no-upload]\n"
+	    "\t[-t FILE] [--download-rate RATE] [--files LIST] [--linger SEC]\n"
+	    "\t[--no-upload] [--only GLOB]"
+	    "\n"
 	    "\t[--pex-out FILE] [--sequential] [--stream] [--timeout SEC]\n"
 	    "\t[--upload-rate RATE]\n"
 	    "\t[--connect-timeout SEC] [--handshake-timeout SEC]\n"
@@ -174,7 +176,7 @@ seconds(const char *opt, const char *arg)
 enum {
 	OPT_SEQUENTIAL = 256, OPT_STREAM, OPT_TIMEOUT, OPT_CONNECT,
 	OPT_HANDSHAKE, OPT_IDLE, OPT_SNUB, OPT_PEX_OUT, OPT_NO_UPLOAD,
-	OPT_LINGER, OPT_UPLOAD_RATE, OPT_DOWNLOAD_RATE,
+	OPT_LINGER, OPT_UPLOAD_RATE, OPT_DOWNLOAD_RATE, OPT_FILES, OPT_ONLY,
 };
 
 static const struct option longopts[] = {
@@ -199,6 +201,8 @@ static const struct option longopts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "snub-timeout", required_argument, NULL, OPT_SNUB },
 	{ "pex-out", required_argument, NULL, OPT_PEX_OUT },
+	{ "files", required_argument, NULL, OPT_FILES },
+	{ "only", required_argument, NULL, OPT_ONLY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -209,13 +213,14 @@ main(int argc, char *argv[])
 	struct bt_swarm_stats st;
 	struct bt_peerlist pl;
 	struct bt_torrent t;
+	struct bt_select sel;
 	struct bt_err e;
 	struct out o;
 	const char *list = NULL, *ofile = NULL, *pfile = NULL, *tfile = NULL;
 	const char *xfile = NULL;
 	const char *tpath;
 	uint8_t *want;
-	long count;
+	long count = 0;
 	size_t dropped = 0;
 	int all = 0, quiet = 0, stream = 0, ch, rc;
 	FILE *pf;
@@ -223,6 +228,7 @@ main(int argc, char *argv[])
 	bt_cli_init(argv[0]);
 	memset(&c, 0, sizeof(c));
 	memset(&o, 0, sizeof(o));
+	bt_select_init(&sel);
 	while ((ch = getopt_long(argc, argv, "C:P:ai:o:p:qt:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -291,6 +297,12 @@ main(int argc, char *argv[])
 		case OPT_PEX_OUT:
 			xfile = optarg;
 			break;
+		case OPT_FILES:
+		case OPT_ONLY:
+			if (bt_select_add(&sel, ch == OPT_FILES ?
+			    BT_SELECT_FILES : BT_SELECT_ONLY, optarg, &e) < 0)
+				bt_die_err(NULL, &e);
+			break;
 		case OPT_UPLOAD_RATE:
 			c.upload_rate = bt_optrate("--upload-rate", optarg);
 			break;
@@ -302,7 +314,10 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc || (all && list != NULL) || (!all && list == NULL))
+	/* One of -a, -i or a selection; -i with a selection: both. */
+	if (optind != argc || (all && (list != NULL ||
+	    bt_select_given(&sel))) || (!all && list == NULL &&
+	    !bt_select_given(&sel)))
 		usage();
 	if (quiet)
 		o.verbose = 0;
@@ -348,8 +363,30 @@ main(int argc, char *argv[])
 		for (i = 0; i < t.npieces; i++)
 			bt_bit_set(want, i);
 		count = t.npieces;
-	} else if (parse_list(list, t.npieces, want, &count) < 0)
+	} else if (list != NULL && parse_list(list, t.npieces, want,
+	    &count) < 0)
 		exit(BT_EX_USAGE);
+	if (bt_select_given(&sel)) {
+		uint32_t i;
+
+		if (bt_select_resolve(&sel, &t, &e) < 0)
+			bt_die_err(NULL, &e);
+		count = 0;
+		for (i = 0; i < t.npieces; i++) {
+			if (list != NULL && !bt_bit_get(want, i))
+				continue;
+			if (bt_bit_get(sel.piece, i)) {
+				bt_bit_set(want, i);
+				count++;
+			} else
+				bt_bit_clear(want, i);
+		}
+		if (count == 0)
+			bt_die(BT_EX_USAGE, "-i %s: no piece of the chosen "
+			    "files", list);
+		/* Always a stream: bt-assemble needs the index. */
+		stream = 1;
+	}
 	o.raw = count == 1 && !all && !stream;
 
 	if (ofile != NULL) {
@@ -421,6 +458,7 @@ main(int argc, char *argv[])
 		return BT_EX_IOERR;
 	}
 	free(want);
+	bt_select_free(&sel);
 	bt_torrent_free(&t);
 	bt_peerlist_free(&pl);
 	return bt_fshut_stdout(rc < 0 ? e.status : 0);

@@ -10,13 +10,16 @@
 # (bounded retries with a pause); then bt-assemble finishes the names and
 # the paths of the files are printed. Given a magnet link, the .torrent is
 # first fetched from the peers (bt-fetch-metadata) and kept in DIR/.bt/.
-# See bt-get(1).
+# With --only GLOB or -f LIST, the selection is given to bt-verify,
+# bt-fetch-piece and bt-assemble alike (as "$@", once the operands are
+# read). See bt-get(1).
 set -u
 prog=bt-get
 
 usage() {
-	echo "usage: bt-get [-qv] [-P port] [-p peers] [-r retries]" \
-	    "[-w seconds] [--recheck] torrent|magnet [dir]" >&2
+	echo "usage: bt-get [-qv] [-f list] [-P port] [-p peers]" \
+	    "[-r retries] [-w seconds] [--only glob] [--recheck]" \
+	    "torrent|magnet [dir]" >&2
 	exit 64
 }
 
@@ -83,6 +86,11 @@ btih() {
 	esac
 }
 
+# $1 quoted for eval: 'it''s' -> 'it'\''s'.
+quote() {
+	printf "'%s'" "$(printf '%s\n' "$1" | sed "s/'/'\\\\''/g")"
+}
+
 # Print what a stage wrote in FILE on standard error unless it is what
 # it said the last time (kept in FILE.said): said once, not every round.
 say() {
@@ -90,9 +98,21 @@ say() {
 	mv -f "$1" "$1.said"
 }
 
-peers= retries=5 pause=2 quiet=0 verbose=0 recheck=0 port=
+peers= retries=5 pause=2 quiet=0 verbose=0 recheck=0 port= sel=
 while [ $# -gt 0 ]; do
 	case $1 in
+	-f | --files | --only)
+		[ $# -ge 2 ] || usage
+		case $1 in
+		--only) sel="$sel --only $(quote "$2")" ;;
+		*) sel="$sel --files $(quote "$2")" ;;
+		esac
+		shift 2
+		;;
+	--files=* | --only=*)
+		sel="$sel ${1%%=*} $(quote "${1#*=}")"
+		shift
+		;;
 	-P | --port)
 		[ $# -ge 2 ] || usage
 		number "$1" "$2"
@@ -155,6 +175,8 @@ done
 [ $# -ge 1 ] && [ $# -le 2 ] || usage
 torrent=$1
 dir=${2:-.}
+# From here on "$@" is the selection, given to every stage.
+eval "set -- $sel"
 # The torrent is read several times: standard input will not do.
 [ "$torrent" = - ] && usage
 # A magnet link: its trackers are asked in every round, and the .torrent
@@ -270,23 +292,26 @@ metadata() {
 # those of the magnet link when there is one. With -P, the trackers are
 # told the port bt-fetch-piece listens on (else bt-announce's default,
 # and bt-fetch-piece listens where the kernel says).
+# $1 is the LIST, the rest the selection.
 fetch() {
+	l=$1
+	shift
 	rm -f "$tmp"/st.* "$tmp/fetch.err"
 	if [ -n "$peers" ]; then
 		echo 0 >"$tmp/st.1"
 		echo 0 >"$tmp/st.2"
 		{ bt-fetch-piece -q ${port:+-P "$port"} -t "$torrent" \
-		    -p "$peers" -i "$1" --stream 2>"$tmp/fetch.err"
+		    -p "$peers" -i "$l" "$@" --stream 2>"$tmp/fetch.err"
 		    echo $? >"$tmp/st.3"; } |
-		    { bt-assemble -C "$dir"; echo $? >"$tmp/st.4"; }
+		    { bt-assemble -C "$dir" "$@"; echo $? >"$tmp/st.4"; }
 	else
 		{ bt-announce ${port:+--port "$port"} "${link:-$torrent}"
 		    echo $? >"$tmp/st.1"; } |
 		    { bt-peers; echo $? >"$tmp/st.2"; } |
 		    { bt-fetch-piece -q ${port:+-P "$port"} -t "$torrent" \
-		    -i "$1" --stream 2>"$tmp/fetch.err"
+		    -i "$l" "$@" --stream 2>"$tmp/fetch.err"
 		    echo $? >"$tmp/st.3"; } |
-		    { bt-assemble -C "$dir"; echo $? >"$tmp/st.4"; }
+		    { bt-assemble -C "$dir" "$@"; echo $? >"$tmp/st.4"; }
 	fi
 }
 
@@ -329,7 +354,7 @@ while :; do
 	if [ "$check" = 1 ]; then
 		# What bt-verify says on stderr (a file too long in DIR) is
 		# said once, not every round.
-		list=$(bt-verify --missing "$torrent" "$dir" \
+		list=$(bt-verify --missing "$@" "$torrent" "$dir" \
 		    2>"$tmp/verify.err")
 		st=$?
 		say "$tmp/verify.err"
@@ -364,7 +389,7 @@ while :; do
 		ask=${ask%,*}
 	fi
 	[ "$verbose" = 1 ] && warn "fetching pieces $ask"
-	fetch "$ask"
+	fetch "$ask" "$@"
 	judge
 	st=$?
 	[ "$st" -gt 1 ] && exit "$st"
@@ -379,4 +404,4 @@ done
 
 # Every piece is there: give the last files their real names, create the
 # empty ones, and say where they are.
-bt-assemble -p -C "$dir" "$torrent"
+bt-assemble -p -C "$dir" "$@" "$torrent"

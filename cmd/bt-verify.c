@@ -16,18 +16,24 @@
 
 #include "btlimits.h"
 #include "cli.h"
+#include "select.h"
 #include "store.h"
 #include "stream.h"
 #include "util.h"
+#include "wire.h"
 
-static const char *state_name[] = { "missing", "bad", "good" };
+static const char *state_name[] = { "missing", "bad", "good", "skipped" };
+
+/* Outside the selection: not counted, not listed, not to fetch. */
+#define SKIPPED	3
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: bt-verify [file]\n"
 	    "       bt-verify [-j threads] [--json | --missing] "
-	    "torrent dir\n");
+	    "[--files list] [--only glob]\n"
+	    "                 torrent dir\n");
 	exit(BT_EX_USAGE);
 }
 
@@ -96,11 +102,12 @@ print_list(FILE *f, const uint8_t *state, uint32_t n)
 	int first = 1;
 
 	while (i < n) {
-		if (state[i] == BT_PIECE_GOOD) {
+		if (state[i] == BT_PIECE_GOOD || state[i] == SKIPPED) {
 			i++;
 			continue;
 		}
-		for (j = i; j + 1 < n && state[j + 1] != BT_PIECE_GOOD; j++)
+		for (j = i; j + 1 < n && state[j + 1] != BT_PIECE_GOOD &&
+		    state[j + 1] != SKIPPED; j++)
 			;
 		fprintf(f, "%s%u", first ? "" : ",", i);
 		if (j > i)
@@ -134,21 +141,22 @@ static void
 print_json(const char *tpath, const char *dir, const struct bt_torrent *t,
     const uint8_t *state, int longer)
 {
-	uint32_t count[3] = { 0, 0, 0 }, i;
+	uint32_t count[4] = { 0, 0, 0, 0 }, i, n;
 	char hex[BT_SHA1_LEN * 2 + 1];
 
 	for (i = 0; i < t->npieces; i++)
 		count[state[i]]++;
+	n = t->npieces - count[SKIPPED];
 	bt_hex(t->info_hash, BT_SHA1_LEN, hex);
 	printf("{\"torrent\":");
 	json_str(stdout, tpath);
 	printf(",\"dir\":");
 	json_str(stdout, dir);
 	printf(",\"info_hash\":\"%s\",\"pieces\":%u,\"good\":%u,\"bad\":%u,"
-	    "\"missing\":%u,\"complete\":%s,\"fetch\":\"", hex, t->npieces,
+	    "\"missing\":%u,\"complete\":%s,\"fetch\":\"", hex, n,
 	    count[BT_PIECE_GOOD], count[BT_PIECE_BAD],
 	    count[BT_PIECE_MISSING],
-	    count[BT_PIECE_GOOD] == t->npieces && !longer ? "true" : "false");
+	    count[BT_PIECE_GOOD] == n && !longer ? "true" : "false");
 	print_list(stdout, state, t->npieces);
 	printf("\",\"state\":[");
 	for (i = 0; i < t->npieces; i++)
@@ -159,43 +167,53 @@ print_json(const char *tpath, const char *dir, const struct bt_torrent *t,
 enum { OUT_TEXT, OUT_JSON, OUT_MISSING };
 
 static int
-disk(const char *tpath, const char *dir, int nthreads, int out)
+disk(const char *tpath, const char *dir, int nthreads, int out,
+    struct bt_select *sel)
 {
 	struct bt_torrent t;
 	struct bt_err e;
 	uint8_t *state;
-	uint32_t i, good = 0;
+	uint32_t i, good = 0, n;
 	int longer;
 
 	if (bt_torrent_load(&t, tpath, &e) < 0)
 		bt_die_err(tpath, &e);
 	if ((state = malloc(t.npieces)) == NULL)
 		bt_die(BT_EX_SOFTWARE, "out of memory");
-	if (bt_store_verify(&t, dir, nthreads, state, &e) < 0)
+	if (bt_select_given(sel) && bt_select_resolve(sel, &t, &e) < 0)
+		bt_die_err(NULL, &e);
+	if (bt_store_verify(&t, dir, nthreads, state, &e) < 0 ||
+	    bt_store_verify_side(&t, dir, state, &e) < 0)
 		bt_die_err(dir, &e);
 	/* Said on stderr: the lines per piece cannot tell why. */
 	if ((longer = bt_store_too_long(&t, dir, &e)) != 0)
 		bt_warn_err(dir, &e);
-	for (i = 0; i < t.npieces; i++)
-		good += state[i] == BT_PIECE_GOOD;
+	n = t.npieces;
+	for (i = 0; i < t.npieces; i++) {
+		if (bt_select_given(sel) && !bt_bit_get(sel->piece, i)) {
+			state[i] = SKIPPED;
+			n--;
+		} else
+			good += state[i] == BT_PIECE_GOOD;
+	}
 	switch (out) {
 	case OUT_JSON:
 		print_json(tpath, dir, &t, state, longer);
 		break;
 	case OUT_MISSING:
-		if (good < t.npieces) {
+		if (good < n) {
 			print_list(stdout, state, t.npieces);
 			putchar('\n');
 		}
 		break;
 	default:
 		for (i = 0; i < t.npieces; i++)
-			printf("%u %s\n", i, state_name[state[i]]);
+			if (state[i] != SKIPPED)
+				printf("%u %s\n", i, state_name[state[i]]);
 	}
 	free(state);
-	i = t.npieces;
 	bt_torrent_free(&t);
-	return good == i && !longer ? 0 : BT_EX_NEGATIVE;
+	return good == n && !longer ? 0 : BT_EX_NEGATIVE;
 }
 
 int
@@ -204,8 +222,11 @@ main(int argc, char **argv)
 	static const struct option lopt[] = {
 		{ "json", no_argument, NULL, 'J' },
 		{ "missing", no_argument, NULL, 'm' },
+		{ "files", required_argument, NULL, 'f' },
+		{ "only", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct bt_select sel;
 	struct bt_err e;
 	long long n;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -213,8 +234,16 @@ main(int argc, char **argv)
 	int setout = 0;
 
 	bt_cli_init(argv[0]);
+	bt_select_init(&sel);
+	/* --files and --only have no short form: "Jj:m" as before. */
 	while ((c = getopt_long(argc, argv, "Jj:m", lopt, NULL)) != -1) {
 		switch (c) {
+		case 'f':
+		case 'o':
+			if (bt_select_add(&sel, c == 'f' ? BT_SELECT_FILES :
+			    BT_SELECT_ONLY, optarg, &e) < 0)
+				bt_die_err(NULL, &e);
+			break;
 		case 'J':
 		case 'm':
 			if (setout)
@@ -235,10 +264,12 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 2)
-		return bt_fshut_stdout(disk(argv[0], argv[1], nthreads,
-		    out));
-	if (argc > 2 || setout)
+	if (argc == 2) {
+		c = disk(argv[0], argv[1], nthreads, out, &sel);
+		bt_select_free(&sel);
+		return bt_fshut_stdout(c);
+	}
+	if (argc > 2 || setout || bt_select_given(&sel))
 		usage();
 	return filter(argc == 1 ? argv[0] : "-");
 }

@@ -11,7 +11,9 @@
 #include "btlimits.h"
 #include "sha1.h"
 #include "store.h"
+#include "stream.h"
 #include "util.h"
+#include "wire.h"
 
 /* What open_parent and open_data return when the data is not there. */
 #define MISSING	(-2)
@@ -319,24 +321,163 @@ ring_cap(void)
 	return cap;
 }
 
+/* File i is one bt-assemble writes (the selection, or every file). */
+static int
+chosen(const struct bt_store *s, size_t i)
+{
+	return s->chosen == NULL || bt_bit_get(s->chosen, (uint32_t)i);
+}
+
+/*
+ * The side file, DIR/.bt/<info hash>.parts, walked to without following
+ * a symbolic link; .bt is made when create is set. Returns the descriptor
+ * (read-write), MISSING, or -1.
+ */
+static int
+side_open(int root, const struct bt_torrent *t, int create,
+    struct bt_err *e)
+{
+	char path[sizeof(BT_STORE_SIDE_DIR) + 2 * BT_SHA1_LEN +
+	    sizeof(BT_STORE_SIDE_EXT) + 1], hex[2 * BT_SHA1_LEN + 1];
+	const char *base;
+	int pfd, fd, err;
+
+	bt_hex(t->info_hash, BT_SHA1_LEN, hex);
+	snprintf(path, sizeof(path), "%s/%s%s", BT_STORE_SIDE_DIR, hex,
+	    BT_STORE_SIDE_EXT);
+	if ((pfd = open_parent(root, path, create, &base, e)) < 0)
+		return pfd;
+	fd = openat(pfd, base, (create ? O_RDWR | O_CREAT : O_RDONLY) |
+	    O_NOFOLLOW | O_CLOEXEC, 0666);
+	err = errno;
+	close(pfd);
+	if (fd < 0 && err == ENOENT && !create)
+		return MISSING;
+	if (fd < 0)
+		return ioerr(e, path, err == ELOOP ? "is a symbolic link: not "
+		    "followed" : NULL, err);
+	return fd;
+}
+
+/* The number at *p, up to the byte stop; -1 if none or too long. */
+static long long
+side_num(const char **p, const char *end, char stop)
+{
+	long long v = 0;
+	int n = 0;
+
+	while (*p < end && **p >= '0' && **p <= '9' && n < 18) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		n++;
+	}
+	if (n == 0 || *p >= end || **p != stop)
+		return -1;
+	(*p)++;
+	return v;
+}
+
+/*
+ * Read the side file's records (piece values of the piece stream, one
+ * after another): off[index] is where a piece's bytes start. Reading stops
+ * at the first record that is cut or malformed (a write cut by a crash);
+ * *end is where the whole records end. The bytes are not checked here:
+ * every use checks their SHA-1.
+ */
+static int
+side_scan(int fd, const struct bt_torrent *t, int64_t *off, int64_t *end,
+    struct bt_err *e)
+{
+	char hdr[BT_STREAM_HDR_MAX], c;
+	int64_t pos = 0, size;
+	struct stat st;
+	uint32_t i;
+
+	for (i = 0; i < t->npieces; i++)
+		off[i] = -1;
+	if (fstat(fd, &st) < 0)
+		return ioerr(e, BT_STORE_SIDE_DIR, NULL, errno);
+	size = st.st_size;
+	for (;;) {
+		const char *p = hdr, *he;
+		long long idx, len;
+		ssize_t r = pread_all(fd, hdr, sizeof(hdr), pos);
+
+		if (r < 0)
+			return ioerr(e, BT_STORE_SIDE_DIR, "read", errno);
+		he = hdr + r;
+		if (r < 9 || memcmp(hdr, "d5:indexi", 9) != 0)
+			break;
+		p += 9;
+		if ((idx = side_num(&p, he, 'e')) < 0 || he - p < 7 ||
+		    memcmp(p, "5:piece", 7) != 0)
+			break;
+		p += 7;
+		if ((len = side_num(&p, he, ':')) < 0 ||
+		    idx >= (long long)t->npieces ||
+		    len != bt_piece_size(t, (uint32_t)idx))
+			break;
+		if (pos + (p - hdr) + len + 1 > size ||
+		    pread_all(fd, &c, 1, pos + (p - hdr) + len) != 1 ||
+		    c != 'e')
+			break;
+		off[idx] = pos + (p - hdr);
+		pos += (p - hdr) + len + 1;
+	}
+	*end = pos;
+	return 0;
+}
+
+/* Keep the whole of a verified piece in the side file. */
+static int
+side_add(struct bt_store *s, uint32_t index, const void *data, size_t len,
+    struct bt_err *e)
+{
+	char hdr[BT_STREAM_HDR_MAX];
+	struct stat st;
+
+	if (s->sidefd < 0) {
+		if ((s->sidefd = side_open(s->dirfd, s->t, 1, e)) < 0)
+			return -1;
+		/* A record cut by a crash is dropped, not built upon. */
+		if (fstat(s->sidefd, &st) < 0 || (st.st_size > s->side_end &&
+		    ftruncate(s->sidefd, (off_t)s->side_end) < 0))
+			return ioerr(e, BT_STORE_SIDE_DIR, NULL, errno);
+	}
+	if (lseek(s->sidefd, (off_t)s->side_end, SEEK_SET) < 0)
+		return ioerr(e, BT_STORE_SIDE_DIR, NULL, errno);
+	if (bt_stream_write_piece(s->sidefd, index, data, len, e) < 0) {
+		bt_err_prefix(e, "%s", BT_STORE_SIDE_DIR);
+		return -1;
+	}
+	s->side[index] = s->side_end + (int64_t)bt_stream_header(hdr, index,
+	    len);
+	s->side_end = s->side[index] + (int64_t)len + 1;
+	return 0;
+}
+
 int
 bt_store_open(struct bt_store *s, const struct bt_torrent *t,
     const char *dir, struct bt_err *e)
 {
 	size_t i;
 
+	int fd;
+
 	memset(s, 0, sizeof(*s));
 	s->t = t;
 	s->dirfd = -1;
+	s->sidefd = -1;
 	if (check_part_names(t, e) < 0)
 		return -1;
 	s->good = calloc(t->npieces, 1);
+	s->side = calloc(t->npieces, sizeof(*s->side));
 	s->f = calloc(t->nfiles, sizeof(*s->f));
 	s->ringcap = ring_cap();
 	s->ring = calloc(s->ringcap, sizeof(*s->ring));
 	s->buf = malloc((size_t)t->piece_length);
 	if (s->good == NULL || s->f == NULL || s->ring == NULL ||
-	    s->buf == NULL) {
+	    s->buf == NULL || s->side == NULL) {
 		bt_store_close(s);
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
 	}
@@ -354,7 +495,24 @@ bt_store_open(struct bt_store *s, const struct bt_torrent *t,
 		bt_store_close(s);
 		return -1;
 	}
+	for (i = 0; i < t->npieces; i++)
+		s->side[i] = -1;
+	if ((fd = side_open(s->dirfd, t, 0, e)) == MISSING)
+		return 0;
+	if (fd < 0 || side_scan(fd, t, s->side, &s->side_end, e) < 0) {
+		if (fd >= 0)
+			close(fd);
+		bt_store_close(s);
+		return -1;
+	}
+	close(fd);
 	return 0;
+}
+
+void
+bt_store_select(struct bt_store *s, const uint8_t *sel)
+{
+	s->chosen = sel;
 }
 
 static void
@@ -496,7 +654,8 @@ mark_good(struct bt_store *s, uint32_t index, struct bt_err *e)
 	    t->files[i].offset < end; i++) {
 		if (t->files[i].pad || t->files[i].length == 0)
 			continue;
-		if (--s->f[i].pending == 0 && complete_file(s, i, e) < 0)
+		if (--s->f[i].pending == 0 && chosen(s, i) &&
+		    complete_file(s, i, e) < 0)
 			return -1;
 	}
 	return 0;
@@ -510,6 +669,7 @@ bt_store_put(struct bt_store *s, uint32_t index, const void *data,
 	int64_t off = (int64_t)index * t->piece_length, end;
 	uint8_t h[BT_SHA1_LEN];
 	size_t i;
+	int mine = 0, other = 0;
 
 	if (index >= t->npieces || (int64_t)len != bt_piece_size(t, index))
 		return bt_errf(e, BT_EX_DATAERR, -1, "piece %u: wrong index "
@@ -530,6 +690,11 @@ bt_store_put(struct bt_store *s, uint32_t index, const void *data,
 
 		if (f->pad || f->length == 0)
 			continue;
+		if (!chosen(s, i)) {
+			other = 1;
+			continue;
+		}
+		mine = 1;
 		if ((fd = get_fd(s, i, 1, e)) < 0)
 			return fd == MISSING ? ioerr(e, f->path, NULL,
 			    ENOENT) : -1;
@@ -537,6 +702,14 @@ bt_store_put(struct bt_store *s, uint32_t index, const void *data,
 		    (size_t)(b - a), a - f->offset) < 0)
 			return ioerr(e, f->path, "write", errno);
 	}
+	if (!mine && other) {
+		s->nskipped++;
+		return 1;
+	}
+	/* A neighbour's bytes are kept aside, not written into its file. */
+	if (other && s->side[index] < 0 && side_add(s, index, data, len,
+	    e) < 0)
+		return -1;
 	s->nwritten++;
 	if (mark_good(s, index, e) < 0)
 		return -1;
@@ -581,19 +754,141 @@ read_piece(struct bt_store *s, uint32_t index, struct bt_err *e)
 	return 1;
 }
 
+/*
+ * The pieces kept in the side file by earlier runs go into the chosen
+ * files that lack them (not into a file already under its real name,
+ * which is complete), once their SHA-1 is checked again.
+ */
+static int
+side_apply(struct bt_store *s, struct bt_err *e)
+{
+	const struct bt_torrent *t = s->t;
+	uint8_t h[BT_SHA1_LEN];
+	uint32_t p;
+	int fd = -1, r = 0;
+
+	for (p = 0; p < t->npieces && r == 0; p++) {
+		int64_t off = (int64_t)p * t->piece_length;
+		int64_t end = off + bt_piece_size(t, p);
+		size_t i, first = file_at(t, off);
+		int need = 0;
+
+		if (s->side[p] < 0 || s->good[p])
+			continue;
+		for (i = first; i < t->nfiles && t->files[i].offset < end;
+		    i++)
+			if (!t->files[i].pad && t->files[i].length > 0 &&
+			    chosen(s, i) && !bt_store_file_done(s, i))
+				need = 1;
+		if (!need)
+			continue;
+		if (fd < 0 && (fd = side_open(s->dirfd, t, 0, e)) < 0) {
+			/* Removed meanwhile: the pieces are fetched again. */
+			if (fd == MISSING)
+				return 0;
+			return -1;
+		}
+		if (pread_all(fd, s->buf, (size_t)(end - off), s->side[p]) !=
+		    end - off)
+			continue;
+		bt_sha1(s->buf, (size_t)(end - off), h);
+		if (memcmp(h, bt_piece_hash(t, p), BT_SHA1_LEN) != 0)
+			continue;
+		for (i = first; i < t->nfiles && t->files[i].offset < end &&
+		    r == 0; i++) {
+			const struct bt_file *f = &t->files[i];
+			int64_t a = off > f->offset ? off : f->offset;
+			int64_t b = end < f->offset + f->length ? end :
+			    f->offset + f->length;
+			int wfd;
+
+			if (f->pad || f->length == 0 || !chosen(s, i) ||
+			    bt_store_file_done(s, i))
+				continue;
+			if ((wfd = get_fd(s, i, 1, e)) < 0)
+				r = wfd == MISSING ? ioerr(e, f->path, NULL,
+				    ENOENT) : -1;
+			else if (pwrite_all(wfd, s->buf + (a - off),
+			    (size_t)(b - a), a - f->offset) < 0)
+				r = ioerr(e, f->path, "write", errno);
+		}
+		if (r == 0)
+			r = mark_good(s, p, e);
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/*
+ * The side file is removed once no record in it is needed: every file
+ * each of its pieces touches is complete under its real name.
+ */
+static int
+side_prune(struct bt_store *s, struct bt_err *e)
+{
+	const struct bt_torrent *t = s->t;
+	char path[sizeof(BT_STORE_SIDE_DIR) + 2 * BT_SHA1_LEN +
+	    sizeof(BT_STORE_SIDE_EXT) + 1], hex[2 * BT_SHA1_LEN + 1];
+	const char *base;
+	uint32_t p;
+	size_t i;
+	int pfd, any = 0;
+
+	for (p = 0; p < t->npieces; p++) {
+		int64_t off = (int64_t)p * t->piece_length;
+		int64_t end = off + bt_piece_size(t, p);
+
+		if (s->side[p] < 0)
+			continue;
+		any = 1;
+		for (i = file_at(t, off); i < t->nfiles &&
+		    t->files[i].offset < end; i++)
+			if (!t->files[i].pad && t->files[i].length > 0 &&
+			    !bt_store_file_done(s, i))
+				return 0;
+	}
+	if (!any)
+		return 0;
+	bt_hex(t->info_hash, BT_SHA1_LEN, hex);
+	snprintf(path, sizeof(path), "%s/%s%s", BT_STORE_SIDE_DIR, hex,
+	    BT_STORE_SIDE_EXT);
+	if ((pfd = open_parent(s->dirfd, path, 0, &base, e)) < 0)
+		return pfd == MISSING ? 0 : -1;
+	if (unlinkat(pfd, base, 0) < 0 && errno != ENOENT) {
+		int err = errno;
+
+		close(pfd);
+		return ioerr(e, path, "remove", err);
+	}
+	/* .bt goes too when it is left empty (bt-get keeps torrents in it). */
+	(void)unlinkat(s->dirfd, BT_STORE_SIDE_DIR, AT_REMOVEDIR);
+	close(pfd);
+	if (s->sidefd >= 0)
+		close(s->sidefd);
+	s->sidefd = -1;
+	for (p = 0; p < t->npieces; p++)
+		s->side[p] = -1;
+	s->side_end = 0;
+	return 0;
+}
+
 int
 bt_store_finish(struct bt_store *s, struct bt_err *e)
 {
 	const struct bt_torrent *t = s->t;
 	size_t i;
 
+	if (side_apply(s, e) < 0)
+		return -1;
 	for (i = 0; i < t->nfiles; i++) {
 		const struct bt_file *f = &t->files[i];
 		uint32_t a, b, p;
 		struct stat st;
 		int fd;
 
-		if (f->pad || f->length == 0 || s->f[i].pending == 0)
+		if (f->pad || f->length == 0 || s->f[i].pending == 0 ||
+		    !chosen(s, i))
 			continue;
 		if ((fd = get_fd(s, i, 0, e)) == MISSING)
 			continue;
@@ -631,7 +926,7 @@ bt_store_finish(struct bt_store *s, struct bt_err *e)
 		char b[512];
 		int pfd, fd;
 
-		if (f->pad || f->length != 0)
+		if (f->pad || f->length != 0 || !chosen(s, i))
 			continue;
 		if ((pfd = open_parent(s->dirfd, f->path, 1, &base, e)) < 0)
 			return -1;
@@ -661,7 +956,7 @@ bt_store_finish(struct bt_store *s, struct bt_err *e)
 		if (st.st_size > 0)
 			return too_long(e, f, 0, st.st_size);
 	}
-	return 0;
+	return side_prune(s, e);
 }
 
 int
@@ -694,12 +989,16 @@ bt_store_close(struct bt_store *s)
 			close_fd(s, i);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
+	if (s->sidefd >= 0)
+		close(s->sidefd);
+	free(s->side);
 	free(s->good);
 	free(s->f);
 	free(s->ring);
 	free(s->buf);
 	memset(s, 0, sizeof(*s));
 	s->dirfd = -1;
+	s->sidefd = -1;
 }
 
 /* bt_store_verify: each thread checks pieces [first, end). */
@@ -947,6 +1246,79 @@ bt_store_verify(const struct bt_torrent *t, const char *dir, int nthreads,
 				*e = job[i].err;
 			r = -1;
 		}
+	close(root);
+	return r;
+}
+
+int
+bt_store_verify_side(const struct bt_torrent *t, const char *dir,
+    uint8_t *state, struct bt_err *e)
+{
+	int64_t *off = NULL, end;
+	uint8_t *buf = NULL, *disk = NULL, h[BT_SHA1_LEN];
+	uint32_t p;
+	int root, fd, r = 0;
+
+	if ((root = open_dir(dir, 0, e)) == MISSING)
+		return 0;
+	if (root < 0)
+		return -1;
+	if ((fd = side_open(root, t, 0, e)) < 0) {
+		close(root);
+		return fd == MISSING ? 0 : -1;
+	}
+	off = malloc(t->npieces * sizeof(*off));
+	buf = malloc((size_t)t->piece_length);
+	disk = malloc((size_t)t->piece_length);
+	if (off == NULL || buf == NULL || disk == NULL)
+		r = bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	else
+		r = side_scan(fd, t, off, &end, e);
+	for (p = 0; r == 0 && p < t->npieces; p++) {
+		int64_t po = (int64_t)p * t->piece_length;
+		int64_t pe = po + bt_piece_size(t, p);
+		size_t i;
+		int same = 1;
+
+		if (off[p] < 0 || state[p] != BT_PIECE_MISSING)
+			continue;
+		if (pread_all(fd, buf, (size_t)(pe - po), off[p]) != pe - po)
+			continue;
+		bt_sha1(buf, (size_t)(pe - po), h);
+		if (memcmp(h, bt_piece_hash(t, p), BT_SHA1_LEN) != 0)
+			continue;
+		/* What is on disk of it must be those bytes too. */
+		for (i = file_at(t, po); same && i < t->nfiles &&
+		    t->files[i].offset < pe; i++) {
+			const struct bt_file *f = &t->files[i];
+			int64_t a = po > f->offset ? po : f->offset;
+			int64_t b = pe < f->offset + f->length ? pe :
+			    f->offset + f->length;
+			int64_t size;
+			ssize_t got;
+			int dfd, temp;
+
+			if (f->pad || f->length == 0)
+				continue;
+			dfd = open_data(root, f, 0, 0, &temp, &size, NULL);
+			if (dfd < 0)
+				continue;	/* absent: the copy stands in */
+			if (size > f->length)
+				same = 0;	/* not the torrent's file */
+			got = pread_all(dfd, disk, (size_t)(b - a),
+			    a - f->offset);
+			close(dfd);
+			if (got < 0 || memcmp(disk, buf + (a - po),
+			    (size_t)got) != 0)
+				same = 0;
+		}
+		if (same)
+			state[p] = BT_PIECE_GOOD;
+	}
+	free(off);
+	free(buf);
+	free(disk);
+	close(fd);
 	close(root);
 	return r;
 }

@@ -30,6 +30,9 @@
 #include "metainfo.h"
 
 #define BT_STORE_PART	".part"
+/* The side file, DIR/.bt/<info hash in hex>.parts (bt(7) FILE SELECTION). */
+#define BT_STORE_SIDE_DIR	".bt"
+#define BT_STORE_SIDE_EXT	".parts"
 
 /* What bt_store_verify finds for one piece. */
 enum { BT_PIECE_MISSING = 0, BT_PIECE_BAD = 1, BT_PIECE_GOOD = 2 };
@@ -51,7 +54,12 @@ struct bt_store {
 	size_t nring, ringpos, ringcap;
 	uint8_t *buf;		/* one piece, for bt_store_finish */
 	uint32_t nwritten, nbad;	/* pieces written / refused */
+	uint32_t nskipped;	/* good pieces holding no chosen byte */
 	size_t nrenamed;	/* files given their real name */
+	const uint8_t *chosen;	/* bit per file to write, or NULL: all */
+	int64_t *side;		/* per piece: its data in the side file, or -1 */
+	int sidefd;		/* the side file, open to append, or -1 */
+	int64_t side_end;	/* end of its last whole record */
 };
 
 /*
@@ -62,6 +70,14 @@ struct bt_store {
 int bt_store_open(struct bt_store *s, const struct bt_torrent *t,
     const char *dir, struct bt_err *e);
 /*
+ * Write only the files whose bit is set in chosen (bt_bit_get order, one
+ * bit per file; not copied, kept until bt_store_close). Bytes of a piece
+ * that fall in a file not chosen are not written; when the piece also
+ * holds a chosen file's bytes, the whole piece is appended to the side
+ * file instead (once). Unchosen files are never created nor renamed.
+ */
+void bt_store_select(struct bt_store *s, const uint8_t *chosen);
+/*
  * Check piece index's SHA-1 and, if it matches, write it at its offsets,
  * renaming every file it completes. Returns 1 written, 0 SHA-1 mismatch
  * (nothing written), -1 on error (BT_EX_IOERR: disk full, read-only, a
@@ -70,9 +86,12 @@ int bt_store_open(struct bt_store *s, const struct bt_torrent *t,
 int bt_store_put(struct bt_store *s, uint32_t index, const void *data,
     size_t len, struct bt_err *e);
 /*
- * End of a run: files still under their temporary name whose remaining
- * pieces verify on disk (from an earlier run) are renamed; zero-length
- * files are created. Returns 0 or -1.
+ * End of a run: pieces kept in the side file are written into the chosen
+ * files that need them (after their SHA-1 is checked again); files still
+ * under their temporary name whose remaining pieces verify on disk (from
+ * an earlier run) are renamed; zero-length files are created; the side
+ * file is removed once every file its pieces touch is complete. Returns
+ * 0 or -1.
  */
 int bt_store_finish(struct bt_store *s, struct bt_err *e);
 /* 1 if file i is present under its real name (after bt_store_finish). */
@@ -91,6 +110,15 @@ void bt_store_close(struct bt_store *s);
  */
 int bt_store_verify(const struct bt_torrent *t, const char *dir,
     int nthreads, uint8_t *state, struct bt_err *e);
+
+/*
+ * After bt_store_verify: a piece found missing whose whole copy in the
+ * side file has the right SHA-1, and whose bytes that are on disk equal
+ * that copy's, is good (bt_store_finish puts it in place). Returns 0, or
+ * -1 on a read error (BT_EX_IOERR).
+ */
+int bt_store_verify_side(const struct bt_torrent *t, const char *dir,
+    uint8_t *state, struct bt_err *e);
 
 /*
  * 1 with e naming it (BT_EX_IOERR) if a file of t under dir, under either

@@ -261,7 +261,7 @@ $out/multi/sub/empty"
 	run -66 --separate-stderr bt-assemble -C "$out" nosuch
 	assert_equal "$stderr" "bt-assemble: nosuch: No such file or directory"
 	run -64 --separate-stderr bt-assemble -x
-	assert_equal "${stderr_lines[-1]}" "usage: bt-assemble [-pv] [-C dir] [file]"
+	assert_equal "${stderr_lines[-1]}" "usage: bt-assemble [-pv] [-C dir] [--files list] [--only glob] [file]"
 }
 
 @test "a 255-byte file name gets a shortened temporary name, then its own" {

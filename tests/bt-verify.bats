@@ -172,7 +172,8 @@ partial_single() {
 	run -64 --separate-stderr bt-verify a b c
 	assert_equal "${stderr_lines[0]}" "usage: bt-verify [file]"
 	run -64 --separate-stderr bt-verify --json s
-	assert_equal "${stderr_lines[1]}" "       bt-verify [-j threads] [--json | --missing] torrent dir"
+	assert_equal "${stderr_lines[1]}" "       bt-verify [-j threads] [--json | --missing] [--files list] [--only glob]"
+	assert_equal "${stderr_lines[2]}" "                 torrent dir"
 	run -64 --separate-stderr bt-verify -j 0 single.torrent "$d"
 	assert_equal "$stderr" "bt-verify: -j: '0': out of range 1 to 16"
 }
