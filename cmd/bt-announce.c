@@ -138,6 +138,40 @@ add_tiers(struct list *l, const struct bt_torrent *t)
 	}
 }
 
+struct state {
+	int ok;		/* a tracker answered */
+	int bad;	/* a tracker answered garbage */
+};
+
+/*
+ * One tracker's result: a failure said on stderr, an answer written at
+ * once (the next stage can start). Non-zero stops the asking: stdout is
+ * broken, and bt_fshut_stdout will say so.
+ */
+static int
+on_result(void *arg, const struct bt_tracker_result *r)
+{
+	struct state *st = arg;
+	char u[4 * 256 + 1];
+
+	bt_escape(r->url, strlen(r->url), u, sizeof(u));
+	if (r->answer == NULL) {
+		bt_warn_err(u, r->e);
+		if (r->e->status == BT_EX_SOFTWARE)
+			exit(BT_EX_SOFTWARE);
+		if (r->e->status == BT_EX_DATAERR)
+			st->bad = 1;
+		return 0;
+	}
+	if (r->warn[0] != '\0')
+		bt_warnx("%s: tracker warning: %s", u, r->warn);
+	if (fwrite(r->answer->p, 1, r->answer->len, stdout) !=
+	    r->answer->len || fflush(stdout) != 0)
+		return 1;
+	st->ok = 1;
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -162,12 +196,12 @@ main(int argc, char *argv[])
 	struct bt_torrent t;
 	struct bt_magnet m;
 	struct list given = { 0 }, use = { 0 };
-	struct bt_buf out = { 0 };
+	struct state st = { 0, 0 };
 	struct bt_err e;
 	const char *path, *what, *torrent, *peer_id = NULL;
 	char link[4 * LINK_SHOWN + 4];
 	long long left = -1;
-	int all = 0, scrape = 0, ok = 0, bad = 0, magnet, c;
+	int all = 0, scrape = 0, magnet, c, r;
 	size_t i, dropped;
 
 	bt_cli_init(argv[0]);
@@ -279,34 +313,18 @@ main(int argc, char *argv[])
 
 	if (bt_tracker_session_init(&s, &o, &e) < 0)
 		bt_die_err(NULL, &e);
-	for (i = 0; i < use.n && (all || !ok); i++) {
-		char u[4 * 256 + 1], warn[BT_TRACKER_TEXT_BUF];
-		int r;
-
-		bt_escape(use.url[i], strlen(use.url[i]), u, sizeof(u));
-		if (scrape)
-			r = bt_tracker_scrape(&s, use.url[i], a.info_hash,
-			    torrent, &out, &e);
-		else
-			r = bt_tracker_announce(&s, use.url[i], &a, torrent,
-			    &out, warn, sizeof(warn), &e);
-		if (r < 0) {
-			bt_warn_err(u, &e);
-			if (e.status == BT_EX_SOFTWARE)
-				exit(BT_EX_SOFTWARE);
-			if (e.status == BT_EX_DATAERR)
-				bad = 1;
-			continue;
-		}
-		if (!scrape && warn[0] != '\0')
-			bt_warnx("%s: tracker warning: %s", u, warn);
-		/* Each answer leaves at once: the next stage can start. */
-		if (fwrite(out.p, 1, out.len, stdout) != out.len ||
-		    fflush(stdout) != 0)
-			break;
-		ok = 1;
+	if (all) {
+		/* Every tracker at once, each answer written as it comes. */
+		r = bt_tracker_ask(&s, use.url, use.n, scrape, &a, torrent,
+		    on_result, &st, &e);
+	} else {
+		/* BEP 12: one after another, until one answers. */
+		for (i = 0, r = 0; i < use.n && r == 0 && !st.ok; i++)
+			r = bt_tracker_ask(&s, use.url + i, 1, scrape, &a,
+			    torrent, on_result, &st, &e);
 	}
-	bt_buf_free(&out);
+	if (r < 0)
+		bt_die_err(NULL, &e);
 	bt_tracker_session_free(&s);
 	free(use.url);
 	if (magnet)
@@ -314,6 +332,6 @@ main(int argc, char *argv[])
 	else
 		bt_torrent_free(&t);
 	/* A write error wins: bt_fshut_stdout reports it. */
-	return bt_fshut_stdout(ok ? BT_EX_OK :
-	    bad ? BT_EX_DATAERR : BT_EX_UNAVAILABLE);
+	return bt_fshut_stdout(st.ok ? BT_EX_OK :
+	    st.bad ? BT_EX_DATAERR : BT_EX_UNAVAILABLE);
 }

@@ -3,6 +3,7 @@
  * answer stream's encoding, and the checks of an answer.
  */
 #include <arpa/inet.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -529,54 +530,19 @@ decode_answer(struct bt_bdoc *d, const struct bt_buf *raw, long status,
 	    "byte %lld: %s", de.off, de.msg);
 }
 
+/* An announce's raw answer made the stream's record, in out. */
 static int
-fetch(struct bt_tracker_session *s, const char *url, int action,
-    const struct bt_announce *a, struct bt_buf *raw, long *status,
-    struct bt_err *e)
-{
-	struct bt_buf u = { 0 };
-	int r;
-
-	*status = 200;
-	/* The URL goes into every answer: bound it for all schemes. */
-	if (check_base(url, e) < 0)
-		return -1;
-	switch (bt_tracker_kind(url)) {
-	case BT_TRACKER_HTTP:
-		if (action == BT_UDP_ANNOUNCE)
-			r = bt_http_announce_url(url, a, &u, e);
-		else
-			r = bt_http_scrape_url(url, a->info_hash, &u, e);
-		if (r == 0)
-			r = bt_http_get(u.p, &s->opt, raw, status, e);
-		bt_buf_free(&u);
-		return r;
-	case BT_TRACKER_UDP:
-		return bt_udp_request(s, url, action, a, raw, e);
-	default:
-		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "unsupported "
-		    "tracker URL (only http, https and udp)");
-	}
-}
-
-int
-bt_tracker_announce(struct bt_tracker_session *s, const char *url,
+finish_announce(const struct bt_buf *raw, long status, const char *url,
     const struct bt_announce *a, const char *torrent, struct bt_buf *out,
     char *warn, size_t warnsz, struct bt_err *e)
 {
-	struct bt_buf raw = { 0 };
 	struct bt_bdoc d;
 	struct bt_tracker_answer ans;
-	long status;
 	int r = -1;
 
 	memset(&d, 0, sizeof(d));
 	memset(&ans, 0, sizeof(ans));
-	if (warn != NULL && warnsz > 0)
-		warn[0] = '\0';
-	if (fetch(s, url, BT_UDP_ANNOUNCE, a, &raw, &status, e) < 0)
-		goto done;
-	if (decode_answer(&d, &raw, status, e) < 0)
+	if (decode_answer(&d, raw, status, e) < 0)
 		goto done;
 	if (bt_tracker_answer_parse(&d, &ans, BT_TRACKER_MAX_PEERS, e) < 0)
 		goto done;
@@ -584,13 +550,12 @@ bt_tracker_announce(struct bt_tracker_session *s, const char *url,
 		bt_errf(e, BT_EX_UNAVAILABLE, -1, "HTTP status %ld", status);
 		goto done;
 	}
-	if (ans.warning != NULL && warn != NULL && warnsz > 0)
+	if (ans.warning != NULL)
 		bt_tracker_text(ans.warning, ans.warning_len, warn, warnsz);
 	r = bt_answer_encode(&d, a->info_hash, torrent, url, out, e);
 done:
 	bt_tracker_answer_free(&ans);
 	bt_bdoc_free(&d);
-	bt_buf_free(&raw);
 	return r;
 }
 
@@ -640,25 +605,20 @@ scrape_numbers(const struct bt_bdoc *d, const uint8_t ih[BT_SHA1_LEN],
 	return 0;
 }
 
-int
-bt_tracker_scrape(struct bt_tracker_session *s, const char *url,
+/* A scrape's raw answer made the stream's flat record, in out. */
+static int
+finish_scrape(const struct bt_buf *raw, long status, const char *url,
     const uint8_t info_hash[BT_SHA1_LEN], const char *torrent,
     struct bt_buf *out, struct bt_err *e)
 {
-	struct bt_buf raw = { 0 }, flat = { 0 };
-	struct bt_announce a;
+	struct bt_buf flat = { 0 };
 	struct bt_bdoc d, fd;
 	int64_t num[3];
-	long status;
 	int r = -1;
 
 	memset(&d, 0, sizeof(d));
 	memset(&fd, 0, sizeof(fd));
-	memset(&a, 0, sizeof(a));
-	memcpy(a.info_hash, info_hash, BT_SHA1_LEN);
-	if (fetch(s, url, BT_UDP_SCRAPE, &a, &raw, &status, e) < 0)
-		goto done;
-	if (decode_answer(&d, &raw, status, e) < 0)
+	if (decode_answer(&d, raw, status, e) < 0)
 		goto done;
 	if (bt_tracker_kind(url) == BT_TRACKER_UDP) {
 		/* Already the flat dict. */
@@ -692,6 +652,267 @@ done:
 	bt_bdoc_free(&fd);
 	bt_bdoc_free(&d);
 	bt_buf_free(&flat);
-	bt_buf_free(&raw);
 	return r;
+}
+
+/* What every tracker of one bt_tracker_ask shares. */
+struct ask {
+	int scrape;
+	const struct bt_announce *a;
+	const char *torrent;
+	int (*on_result)(void *, const struct bt_tracker_result *);
+	void *arg;
+	struct bt_buf out;
+};
+
+/* One tracker of bt_tracker_ask. */
+struct job {
+	const char *url;
+	int running, udp;
+	struct bt_buf raw;		/* HTTP: the body */
+	struct bt_udp_job u;
+	short revents;
+};
+
+/* Hand tracker i's answer (res 0) or failure (res -1, je) on. */
+static int
+deliver(struct ask *k, size_t i, const char *url, const struct bt_buf *raw,
+    long status, int res, struct bt_err *je)
+{
+	struct bt_tracker_result r;
+	char warn[BT_TRACKER_TEXT_BUF];
+
+	warn[0] = '\0';
+	if (res == 0 && !k->scrape)
+		res = finish_announce(raw, status, url, k->a, k->torrent,
+		    &k->out, warn, sizeof(warn), je);
+	else if (res == 0)
+		res = finish_scrape(raw, status, url, k->a->info_hash,
+		    k->torrent, &k->out, je);
+	memset(&r, 0, sizeof(r));
+	r.i = i;
+	r.url = url;
+	r.warn = warn;
+	if (res == 0)
+		r.answer = &k->out;
+	else
+		r.e = je;
+	return k->on_result(k->arg, &r);
+}
+
+/* Start tracker i: 1 when it runs, else what deliver returned. */
+static int
+start(struct bt_tracker_session *s, struct ask *k, struct bt_http_multi *m,
+    struct job *j, size_t i)
+{
+	struct bt_buf u = { 0 };
+	struct bt_err je;
+	int r = 0;
+
+	/* The URL goes into every answer: bound it for all schemes. */
+	if (check_base(j->url, &je) < 0)
+		return deliver(k, i, j->url, NULL, 0, -1, &je);
+	switch (bt_tracker_kind(j->url)) {
+	case BT_TRACKER_HTTP:
+		if (k->scrape)
+			r = bt_http_scrape_url(j->url, k->a->info_hash, &u,
+			    &je);
+		else
+			r = bt_http_announce_url(j->url, k->a, &u, &je);
+		if (r == 0)
+			r = bt_http_multi_add(m, u.p, &s->opt, &j->raw, j, &je);
+		bt_buf_free(&u);
+		if (r < 0)
+			return deliver(k, i, j->url, NULL, 0, -1, &je);
+		j->running = 1;
+		return 1;
+	case BT_TRACKER_UDP:
+		j->udp = 1;
+		bt_udp_job_start(&j->u, s, j->url,
+		    k->scrape ? BT_UDP_SCRAPE : BT_UDP_ANNOUNCE, k->a);
+		if (j->u.done != 0)
+			return deliver(k, i, j->url, &j->u.raw, 200,
+			    j->u.done > 0 ? 0 : -1, &j->u.e);
+		j->running = 1;
+		return 1;
+	default:
+		bt_errf(&je, BT_EX_UNAVAILABLE, -1, "unsupported tracker URL "
+		    "(only http, https and udp)");
+		return deliver(k, i, j->url, NULL, 0, -1, &je);
+	}
+}
+
+/* Step every running UDP job; deliver those that end. */
+static int
+step_udp(struct ask *k, struct job *j, size_t n, size_t *active)
+{
+	size_t i;
+	int stop;
+
+	for (i = 0; i < n; i++) {
+		if (!j[i].running || !j[i].udp)
+			continue;
+		bt_udp_job_step(&j[i].u, j[i].revents & POLLIN);
+		j[i].revents = 0;
+		if (j[i].u.done == 0)
+			continue;
+		j[i].running = 0;
+		(*active)--;
+		stop = deliver(k, i, j[i].url, &j[i].u.raw, 200,
+		    j[i].u.done > 0 ? 0 : -1, &j[i].u.e);
+		if (stop != 0)
+			return stop;
+	}
+	return 0;
+}
+
+int
+bt_tracker_ask(struct bt_tracker_session *s, const char *const *url,
+    size_t n, int scrape, const struct bt_announce *a, const char *torrent,
+    int (*on_result)(void *, const struct bt_tracker_result *), void *arg,
+    struct bt_err *e)
+{
+	struct ask k = { scrape, a, torrent, on_result, arg, { 0 } };
+	struct bt_http_multi *m;
+	struct pollfd *pf;
+	struct job *j;
+	size_t *pj, i, np, active = 0;
+	int stop = 0, r = -1;
+
+	j = calloc(n + 1, sizeof(*j));
+	pf = calloc(n + 1, sizeof(*pf));
+	pj = calloc(n + 1, sizeof(*pj));
+	m = bt_http_multi_new();
+	if (j == NULL || pf == NULL || pj == NULL || m == NULL) {
+		bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n && stop == 0; i++) {
+		j[i].url = url[i];
+		j[i].u.fd = -1;
+		if ((stop = start(s, &k, m, &j[i], i)) == 1) {
+			stop = 0;
+			active++;
+		}
+	}
+	while (active > 0 && stop == 0) {
+		double next = 1e300, now;
+		void *tag;
+		long status;
+		int ms, res;
+		struct bt_err je;
+
+		for (i = np = 0; i < n; i++) {
+			if (!j[i].running || !j[i].udp)
+				continue;
+			if (bt_udp_job_deadline(&j[i].u) < next)
+				next = bt_udp_job_deadline(&j[i].u);
+			if (j[i].u.fd < 0)
+				continue;
+			pf[np].fd = j[i].u.fd;
+			pf[np].events = POLLIN;
+			pf[np].revents = 0;
+			pj[np++] = i;
+		}
+		/* HTTP timeouts are libcurl's: it wakes the poll for them. */
+		now = bt_udp_now();
+		if (next >= 1e300)
+			ms = 1000;
+		else if (next <= now)
+			ms = 0;
+		else if (next - now > 1000)
+			ms = 1000 * 1000;
+		else
+			ms = (int)((next - now) * 1000.0) + 1;
+		if (bt_http_multi_wait(m, pf, np, ms, e) < 0)
+			goto done;
+		for (i = 0; i < np; i++)
+			j[pj[i]].revents = pf[i].revents;
+		while (stop == 0 &&
+		    bt_http_multi_done(m, &tag, &status, &res, &je) == 1) {
+			struct job *x = tag;
+
+			x->running = 0;
+			active--;
+			stop = deliver(&k, (size_t)(x - j), x->url, &x->raw,
+			    status, res, &je);
+		}
+		/* Twice: a job may wait for a connect that just ended. */
+		if (stop == 0)
+			stop = step_udp(&k, j, n, &active);
+		if (stop == 0)
+			stop = step_udp(&k, j, n, &active);
+	}
+	r = stop;
+done:
+	bt_http_multi_free(m);
+	if (j != NULL)
+		for (i = 0; i < n; i++) {
+			if (j[i].udp)
+				bt_udp_job_free(&j[i].u);
+			bt_buf_free(&j[i].raw);
+		}
+	free(j);
+	free(pf);
+	free(pj);
+	bt_buf_free(&k.out);
+	return r;
+}
+
+/* One tracker asked through bt_tracker_ask. */
+struct one {
+	struct bt_buf *out;
+	char *warn;
+	size_t warnsz;
+	struct bt_err *e;
+	int ok;
+};
+
+static int
+on_one(void *arg, const struct bt_tracker_result *r)
+{
+	struct one *o = arg;
+
+	if (r->answer == NULL) {
+		*o->e = *r->e;
+		return 0;
+	}
+	o->out->len = 0;
+	if (bt_buf_add(o->out, r->answer->p, r->answer->len) < 0) {
+		bt_errf(o->e, BT_EX_SOFTWARE, -1, "out of memory");
+		return 0;
+	}
+	if (o->warn != NULL && o->warnsz > 0)
+		snprintf(o->warn, o->warnsz, "%s", r->warn);
+	o->ok = 1;
+	return 0;
+}
+
+int
+bt_tracker_announce(struct bt_tracker_session *s, const char *url,
+    const struct bt_announce *a, const char *torrent, struct bt_buf *out,
+    char *warn, size_t warnsz, struct bt_err *e)
+{
+	struct one o = { out, warn, warnsz, e, 0 };
+
+	if (warn != NULL && warnsz > 0)
+		warn[0] = '\0';
+	if (bt_tracker_ask(s, &url, 1, 0, a, torrent, on_one, &o, e) < 0)
+		return -1;
+	return o.ok ? 0 : -1;
+}
+
+int
+bt_tracker_scrape(struct bt_tracker_session *s, const char *url,
+    const uint8_t info_hash[BT_SHA1_LEN], const char *torrent,
+    struct bt_buf *out, struct bt_err *e)
+{
+	struct one o = { out, NULL, 0, e, 0 };
+	struct bt_announce a;
+
+	memset(&a, 0, sizeof(a));
+	memcpy(a.info_hash, info_hash, BT_SHA1_LEN);
+	if (bt_tracker_ask(s, &url, 1, 1, &a, torrent, on_one, &o, e) < 0)
+		return -1;
+	return o.ok ? 0 : -1;
 }

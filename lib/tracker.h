@@ -15,6 +15,11 @@
  * A scrape answer is the flat dict complete, downloaded, incomplete
  * plus the same context keys.
  *
+ * bt_tracker_ask asks several trackers at once: the HTTP(S) ones as
+ * transfers of one libcurl multi handle, the UDP ones through their
+ * sockets, all in one poll loop, and hands each answer (or failure) to
+ * a callback the moment it comes.
+ *
  * Only lib/tracker_http.c includes libcurl.
  */
 #ifndef BT_TRACKER_H
@@ -22,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include "bencode.h"
@@ -64,12 +70,17 @@ struct bt_tracker_opts {
 	int retries;		/* UDP retransmissions after the first send */
 };
 
-/* A UDP connection id, kept for its minute (BEP 15) within one run. */
+/*
+ * A UDP connection id, kept for its minute (BEP 15) within one run. While
+ * one request connects (busy), others to the same address wait for its
+ * id instead of connecting too.
+ */
 struct bt_udp_conn {
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	uint64_t id;
 	double when;		/* monotonic seconds when it was given */
+	int busy;		/* a connect to this address is under way */
 };
 
 struct bt_tracker_session {
@@ -110,6 +121,34 @@ int bt_tracker_announce(struct bt_tracker_session *s, const char *url,
 int bt_tracker_scrape(struct bt_tracker_session *s, const char *url,
     const uint8_t info_hash[BT_SHA1_LEN], const char *torrent,
     struct bt_buf *out, struct bt_err *e);
+
+/*
+ * What bt_tracker_ask hands on for tracker url[i]: its answer (as
+ * bt_tracker_announce or bt_tracker_scrape make it) and warning (or ""),
+ * or, when answer is NULL, the error e.
+ */
+struct bt_tracker_result {
+	size_t i;
+	const char *url;
+	const struct bt_buf *answer;
+	const char *warn;
+	const struct bt_err *e;
+};
+
+/*
+ * Announce to (or, with scrape, scrape) the n trackers of url[] at once,
+ * in one loop: each HTTP(S) one a transfer of one libcurl multi handle,
+ * each UDP one its own socket with BEP 15's retransmissions. Names are
+ * resolved first, one after another. on_result gets every tracker's
+ * result as it comes (a URL refused before asking first, in order); a
+ * non-zero return stops the asking at once, and is returned. Returns 0
+ * once every tracker has answered or failed, -1 with e on an internal
+ * error (out of memory, poll).
+ */
+int bt_tracker_ask(struct bt_tracker_session *s, const char *const *url,
+    size_t n, int scrape, const struct bt_announce *a, const char *torrent,
+    int (*on_result)(void *, const struct bt_tracker_result *), void *arg,
+    struct bt_err *e);
 
 /*
  * A tracker answer read back from the stream (or straight from a
@@ -173,6 +212,26 @@ int bt_http_get(const char *url, const struct bt_tracker_opts *o,
 int bt_http_global_init(struct bt_err *e);
 void bt_http_global_free(void);
 
+/*
+ * Between lib/tracker*.c: many GETs at once in one libcurl multi handle,
+ * each with bt_http_get's options and limits. bt_http_multi_wait waits
+ * (at most ms milliseconds) for the transfers and for the extra file
+ * descriptors (their revents set), then moves the transfers on.
+ * bt_http_multi_done hands one finished transfer: 1 with *tag, *status
+ * and *result (0, or -1 with e), 0 when none is left to hand.
+ */
+struct bt_http_multi;
+struct pollfd;
+struct bt_http_multi *bt_http_multi_new(void);
+void bt_http_multi_free(struct bt_http_multi *m);
+int bt_http_multi_add(struct bt_http_multi *m, const char *url,
+    const struct bt_tracker_opts *o, struct bt_buf *body, void *tag,
+    struct bt_err *e);
+int bt_http_multi_wait(struct bt_http_multi *m, struct pollfd *extra,
+    size_t nextra, int ms, struct bt_err *e);
+int bt_http_multi_done(struct bt_http_multi *m, void **tag, long *status,
+    int *result, struct bt_err *e);
+
 /* BEP 15 packets. */
 #define BT_UDP_MAGIC		0x41727101980ULL
 enum {
@@ -184,6 +243,16 @@ enum {
 #define BT_UDP_CONNECT_LEN	16
 #define BT_UDP_ANNOUNCE_LEN	98
 #define BT_UDP_SCRAPE_LEN	36
+/*
+ * BEP 41 options after an announce: URLData (type 2, a length byte, at
+ * most 255 bytes of the URL's path and query), then EndOfOptions (0).
+ */
+enum { BT_UDP_OPT_END = 0, BT_UDP_OPT_NOP = 1, BT_UDP_OPT_URLDATA = 2 };
+#define BT_UDP_URLDATA_CHUNK	255
+#define BT_UDP_OPTIONS_MAX						\
+	(BT_TRACKER_MAX_URL + 2 * ((BT_TRACKER_MAX_URL +		\
+	BT_UDP_URLDATA_CHUNK - 1) / BT_UDP_URLDATA_CHUNK) + 1)
+#define BT_UDP_ANNOUNCE_MAX	(BT_UDP_ANNOUNCE_LEN + BT_UDP_OPTIONS_MAX)
 
 struct bt_udp_reply {
 	int action;
@@ -199,6 +268,15 @@ size_t bt_udp_announce_req(uint8_t *out, uint64_t conn, uint32_t tx,
     const struct bt_announce *a);
 size_t bt_udp_scrape_req(uint8_t *out, uint64_t conn, uint32_t tx,
     const uint8_t info_hash[BT_SHA1_LEN]);
+/*
+ * BEP 41: the path and query of a udp:// URL ("/announce?pk=1"), or ""
+ * when it has none; and the options that carry them, written to out
+ * (BT_UDP_OPTIONS_MAX bytes for a URL within BT_TRACKER_MAX_URL): URLData
+ * options of at most 255 bytes each, then EndOfOptions. Nothing for "".
+ * Returns the bytes written.
+ */
+const char *bt_udp_url_request(const char *url);
+size_t bt_udp_urldata(uint8_t *out, const char *req, size_t n);
 /*
  * Parse a reply to a request of the given action and transaction id.
  * Returns 1 when it is the answer, 0 when it is not ours (shorter than
@@ -220,11 +298,41 @@ int bt_udp_answer_dict(const struct bt_udp_reply *r, int v6,
 /* Split udp://HOST:PORT[/...] ; HOST may be [IPv6]. */
 int bt_udp_url_parse(const char *url, char *host, size_t hostsz,
     char *port, size_t portsz, struct bt_err *e);
+
 /*
- * Announce (BT_UDP_ANNOUNCE) or scrape (BT_UDP_SCRAPE, a->info_hash only)
- * over UDP; raw gets the dict of bt_udp_answer_dict.
+ * Between lib/tracker*.c: one UDP announce (BT_UDP_ANNOUNCE) or scrape
+ * (BT_UDP_SCRAPE, a->info_hash only) as a state machine for a poll loop.
+ * bt_udp_job_start resolves the host and sends the first packet;
+ * then, while j->done is 0, poll j->fd (when not -1) for reading and call
+ * bt_udp_job_step when it is readable, when the instant
+ * bt_udp_job_deadline has come, and after any other job's step (a job
+ * waiting for another's connection id has no fd). done becomes 1 with
+ * j->raw holding the dict of bt_udp_answer_dict, or -1 with j->e.
  */
-int bt_udp_request(struct bt_tracker_session *s, const char *url, int action,
-    const struct bt_announce *a, struct bt_buf *raw, struct bt_err *e);
+struct bt_udp_job {
+	struct bt_tracker_session *s;
+	const char *url;
+	int action, state;
+	const struct bt_announce *a;
+	struct addrinfo *res, *ai;
+	int fd, v6;
+	size_t conn;		/* index in s->conn */
+	int nconn, nreq;	/* sends of the current connect, request */
+	uint32_t tx;
+	double t0, deadline;
+	double asked;		/* when the connect was first sent */
+	size_t ignored;
+	const char *why;	/* of the last reply ignored */
+	uint8_t *buf;		/* BT_UDP_MAX_PACKET bytes */
+	struct bt_buf raw;
+	int done;
+	struct bt_err e;
+};
+void bt_udp_job_start(struct bt_udp_job *j, struct bt_tracker_session *s,
+    const char *url, int action, const struct bt_announce *a);
+void bt_udp_job_step(struct bt_udp_job *j, int readable);
+double bt_udp_job_deadline(const struct bt_udp_job *j);
+void bt_udp_job_free(struct bt_udp_job *j);
+double bt_udp_now(void);
 
 #endif

@@ -3,10 +3,12 @@
  * connection id, which stays good for a minute. Every request is sent
  * again after 15 * 2^n seconds (the first wait is an option), and a
  * reply that is not ours (short, another transaction id) is ignored.
+ * An announce carries the URL's path and query as BEP 41 options. Each
+ * request is a state machine (struct bt_udp_job) that lib/tracker.c
+ * drives from one poll loop with the HTTP transfers.
  */
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,41 @@ bt_udp_announce_req(uint8_t *out, uint64_t conn, uint32_t tx,
 	out[96] = (uint8_t)(a->port >> 8);
 	out[97] = (uint8_t)a->port;
 	return BT_UDP_ANNOUNCE_LEN;
+}
+
+const char *
+bt_udp_url_request(const char *url)
+{
+	const char *h = url + 6;
+
+	if (bt_tracker_kind(url) != BT_TRACKER_UDP)
+		return "";
+	/* Past the host (an IPv6 one holds ':') and the port. */
+	if (*h == '[' && (h = strchr(h, ']')) == NULL)
+		return "";
+	h += strcspn(h, "/?");
+	return h;
+}
+
+size_t
+bt_udp_urldata(uint8_t *out, const char *req, size_t n)
+{
+	size_t o = 0, k;
+
+	if (n == 0)
+		return 0;
+	/* BEP 41: one URLData option per 255 bytes, concatenated. */
+	while (n > 0) {
+		k = n < BT_UDP_URLDATA_CHUNK ? n : BT_UDP_URLDATA_CHUNK;
+		out[o++] = BT_UDP_OPT_URLDATA;
+		out[o++] = (uint8_t)k;
+		memcpy(out + o, req, k);
+		o += k;
+		req += k;
+		n -= k;
+	}
+	out[o++] = BT_UDP_OPT_END;
+	return o;
 }
 
 size_t
@@ -179,8 +216,8 @@ bt_udp_url_parse(const char *url, char *host, size_t hostsz, char *port,
 
 /* The transport. */
 
-static double
-now(void)
+double
+bt_udp_now(void)
 {
 	struct timespec ts;
 
@@ -194,86 +231,20 @@ random32(void)
 	uint32_t v = 0;
 
 	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = (uint32_t)(now() * 1e6) ^ (uint32_t)getpid();
+		v = (uint32_t)(bt_udp_now() * 1e6) ^ (uint32_t)getpid();
 	return v;
 }
 
-struct xfer {
-	int fd, v6;
-	const struct bt_tracker_opts *o;
-	uint8_t *buf;		/* BT_UDP_MAX_PACKET bytes */
-	size_t ignored;
-	const char *why;	/* of the last reply ignored */
-	int err;		/* errno of a failed send or recv */
-	double t0;
+/* The states of a job, BEP 15's exchange as seen from the client. */
+enum {
+	J_CONNECT,	/* connect sent, this job owns the address's connect */
+	J_WAITCONN,	/* another job connects to the same address */
+	J_REQUEST,	/* announce or scrape sent with the connection id */
 };
 
-/*
- * Send pkt and wait for its answer, sending again after 15 * 2^n s.
- * *n counts the sends of this request. Returns 1 with r set, 2 when the
- * next send would come after the instant expire (a connection id too
- * old), -1 on error.
- */
-static int
-transact(struct xfer *x, const uint8_t *pkt, size_t len, int action,
-    uint32_t tx, int *n, double expire, struct bt_udp_reply *r,
-    struct bt_err *e)
-{
-	static const char *const name[] = { "connect", "announce", "scrape" };
+#define NEVER	1e300
 
-	for (; *n <= x->o->retries; (*n)++) {
-		double end;
-
-		if (now() >= expire)
-			return 2;
-		if (send(x->fd, pkt, len, 0) < 0) {
-			if (errno == EINTR)
-				continue;
-			x->err = errno;
-			return bt_errf(e, BT_EX_UNAVAILABLE, -1, "%s",
-			    strerror(errno));
-		}
-		end = now() + x->o->timeout * (double)(1 << *n);
-		for (;;) {
-			struct pollfd pf = { x->fd, POLLIN, 0 };
-			double left = end - now();
-			ssize_t got;
-			int k;
-
-			if (left <= 0)
-				break;
-			k = poll(&pf, 1, (int)(left * 1000.0) + 1);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0)
-				return bt_errf(e, BT_EX_SOFTWARE, -1,
-				    "poll: %s", strerror(errno));
-			if (k == 0)
-				continue;
-			got = recv(x->fd, x->buf, BT_UDP_MAX_PACKET, 0);
-			if (got < 0) {
-				if (errno == EINTR || errno == EAGAIN)
-					continue;
-				x->err = errno;
-				return bt_errf(e, BT_EX_UNAVAILABLE, -1,
-				    "%s", strerror(errno));
-			}
-			k = bt_udp_reply_parse(x->buf, (size_t)got, action,
-			    tx, r, &x->why, e);
-			if (k != 0)
-				return k;
-			x->ignored++;
-		}
-	}
-	if (x->ignored > 0)
-		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "no answer to %s "
-		    "after %d tries (%.1f s); %zu replies ignored, the last "
-		    "%s", name[action], *n, now() - x->t0, x->ignored, x->why);
-	return bt_errf(e, BT_EX_UNAVAILABLE, -1, "no answer to %s after %d "
-	    "tries (%.1f s)", name[action], *n, now() - x->t0);
-}
-
-static struct bt_udp_conn *
+static size_t
 conn_find(struct bt_tracker_session *s, const struct sockaddr *sa,
     socklen_t salen)
 {
@@ -282,32 +253,34 @@ conn_find(struct bt_tracker_session *s, const struct sockaddr *sa,
 	for (i = 0; i < s->nconn; i++)
 		if (s->conn[i].salen == salen &&
 		    memcmp(&s->conn[i].sa, sa, salen) == 0)
-			return &s->conn[i];
-	return NULL;
+			return i;
+	return s->nconn;
 }
 
-static struct bt_udp_conn *
+/* The index of sa's entry, added if new; s->nconn when out of memory. */
+static size_t
 conn_add(struct bt_tracker_session *s, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct bt_udp_conn *c;
+	size_t i;
 
-	if ((c = conn_find(s, sa, salen)) != NULL)
-		return c;
+	if ((i = conn_find(s, sa, salen)) < s->nconn)
+		return i;
 	if (s->nconn == s->capconn) {
 		size_t cap = s->capconn ? 2 * s->capconn : 8;
 
 		if ((c = realloc(s->conn, cap * sizeof(*c))) == NULL)
-			return NULL;
+			return s->nconn;
 		s->conn = c;
 		s->capconn = cap;
 	}
-	c = &s->conn[s->nconn++];
+	c = &s->conn[s->nconn];
 	memset(c, 0, sizeof(*c));
 	memcpy(&c->sa, sa, salen);
 	c->salen = salen;
 	c->when = -1e9;
-	return c;
+	return s->nconn++;
 }
 
 /* Errors that come at once, where the next address may do better. */
@@ -318,103 +291,287 @@ fast_failure(int err)
 	    err == EHOSTUNREACH || err == EADDRNOTAVAIL || err == EAFNOSUPPORT;
 }
 
-/* One exchange with one address of the tracker. */
-static int
-ask(struct bt_tracker_session *s, const struct addrinfo *ai, int action,
-    const struct bt_announce *a, struct bt_buf *raw, int *fast,
-    struct bt_err *e)
+static void
+close_fd(struct bt_udp_job *j)
 {
-	uint8_t pkt[BT_UDP_ANNOUNCE_LEN];
-	struct bt_udp_conn *c;
-	struct bt_udp_reply r;
-	struct xfer x;
-	int nconn = 0, nreq = 0, k = -1;
-	uint32_t tx;
-	size_t len;
-
-	memset(&x, 0, sizeof(x));
-	*fast = 0;
-	x.fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	/* Connected: only the tracker's replies, and ICMP errors, arrive. */
-	if (x.fd < 0 || connect(x.fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		int err = errno;
-
-		if (x.fd >= 0)
-			close(x.fd);
-		*fast = 1;
-		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "%s",
-		    strerror(err));
-	}
-	x.o = &s->opt;
-	x.v6 = ai->ai_family == AF_INET6;
-	x.t0 = now();
-	if ((x.buf = malloc(BT_UDP_MAX_PACKET)) == NULL ||
-	    (c = conn_add(s, ai->ai_addr, ai->ai_addrlen)) == NULL) {
-		bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
-		goto done;
-	}
-	for (;;) {
-		if (now() - c->when >= BT_UDP_CONNID_LIFETIME) {
-			double sent = now();
-
-			tx = random32();
-			len = bt_udp_connect_req(pkt, tx);
-			k = transact(&x, pkt, len, BT_UDP_CONNECT, tx, &nconn,
-			    1e300, &r, e);
-			if (k < 0)
-				goto done;
-			/* Its minute counts from when we asked. */
-			c->id = r.conn;
-			c->when = sent;
-		}
-		tx = random32();
-		if (action == BT_UDP_ANNOUNCE)
-			len = bt_udp_announce_req(pkt, c->id, tx, a);
-		else
-			len = bt_udp_scrape_req(pkt, c->id, tx, a->info_hash);
-		k = transact(&x, pkt, len, action, tx, &nreq,
-		    c->when + BT_UDP_CONNID_LIFETIME, &r, e);
-		if (k != 2)
-			break;
-	}
-	if (k == 1 && bt_udp_answer_dict(&r, x.v6, raw) < 0) {
-		bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
-		k = -1;
-	}
-done:
-	*fast = k < 0 && fast_failure(x.err);
-	free(x.buf);
-	close(x.fd);
-	return k == 1 ? 0 : -1;
+	if (j->state == J_CONNECT && j->conn < j->s->nconn)
+		j->s->conn[j->conn].busy = 0;	/* a waiting job takes over */
+	j->state = J_WAITCONN;
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
 }
 
-int
-bt_udp_request(struct bt_tracker_session *s, const char *url, int action,
-    const struct bt_announce *a, struct bt_buf *raw, struct bt_err *e)
+/* j->e is set: the job ends. */
+static void
+fail(struct bt_udp_job *j)
+{
+	close_fd(j);
+	j->done = -1;
+}
+
+static void begin(struct bt_udp_job *);
+static void need_id(struct bt_udp_job *);
+
+/* A socket error: the next address after a fast one, else the end. */
+static void
+io_error(struct bt_udp_job *j, int err)
+{
+	close_fd(j);
+	if (fast_failure(err) && j->ai->ai_next != NULL) {
+		j->ai = j->ai->ai_next;
+		begin(j);
+		return;
+	}
+	bt_errf(&j->e, BT_EX_UNAVAILABLE, -1, "%s", strerror(err));
+	j->done = -1;
+}
+
+/*
+ * Send the packet of the current state, its *n-th send, and wait
+ * 15 * 2^n s (the first wait an option) for the answer. A connection id
+ * that would be too old by the next send is renewed first.
+ */
+static void
+send_pkt(struct bt_udp_job *j)
+{
+	uint8_t pkt[BT_UDP_ANNOUNCE_MAX];
+	struct bt_udp_conn *c = &j->s->conn[j->conn];
+	int n = j->state == J_CONNECT ? j->nconn : j->nreq;
+	size_t len;
+	const char *req;
+
+	if (j->state == J_CONNECT)
+		len = bt_udp_connect_req(pkt, j->tx);
+	else if (bt_udp_now() >= c->when + BT_UDP_CONNID_LIFETIME) {
+		need_id(j);
+		return;
+	} else if (j->action == BT_UDP_ANNOUNCE) {
+		len = bt_udp_announce_req(pkt, c->id, j->tx, j->a);
+		req = bt_udp_url_request(j->url);
+		len += bt_udp_urldata(pkt + len, req, strlen(req));
+	} else
+		len = bt_udp_scrape_req(pkt, c->id, j->tx, j->a->info_hash);
+	while (send(j->fd, pkt, len, 0) < 0) {
+		if (errno != EINTR) {
+			io_error(j, errno);
+			return;
+		}
+	}
+	j->deadline = bt_udp_now() + j->s->opt.timeout * (double)(1 << n);
+}
+
+static void
+send_request(struct bt_udp_job *j)
+{
+	j->state = J_REQUEST;
+	j->tx = random32();
+	send_pkt(j);
+}
+
+/* A connection id for the address: kept, another job's, or asked. */
+static void
+need_id(struct bt_udp_job *j)
+{
+	struct bt_udp_conn *c = &j->s->conn[j->conn];
+
+	if (bt_udp_now() - c->when < BT_UDP_CONNID_LIFETIME) {
+		send_request(j);
+		return;
+	}
+	if (c->busy) {
+		j->state = J_WAITCONN;
+		j->deadline = NEVER;
+		return;
+	}
+	c->busy = 1;
+	j->state = J_CONNECT;
+	j->asked = bt_udp_now();
+	j->tx = random32();
+	send_pkt(j);
+}
+
+/* Start over on the address j->ai. */
+static void
+begin(struct bt_udp_job *j)
+{
+	const struct addrinfo *ai = j->ai;
+	int err;
+
+	j->nconn = j->nreq = 0;
+	j->ignored = 0;
+	j->why = NULL;
+	j->t0 = bt_udp_now();
+	j->state = J_WAITCONN;
+	j->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* Connected: only the tracker's replies, and ICMP errors, arrive. */
+	if (j->fd < 0 || connect(j->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		err = errno;
+		close_fd(j);
+		if (ai->ai_next != NULL) {
+			j->ai = ai->ai_next;
+			begin(j);
+			return;
+		}
+		bt_errf(&j->e, BT_EX_UNAVAILABLE, -1, "%s", strerror(err));
+		j->done = -1;
+		return;
+	}
+	j->v6 = ai->ai_family == AF_INET6;
+	if ((j->conn = conn_add(j->s, ai->ai_addr, ai->ai_addrlen)) ==
+	    j->s->nconn) {
+		bt_errf(&j->e, BT_EX_SOFTWARE, -1, "out of memory");
+		fail(j);
+		return;
+	}
+	need_id(j);
+}
+
+void
+bt_udp_job_start(struct bt_udp_job *j, struct bt_tracker_session *s,
+    const char *url, int action, const struct bt_announce *a)
 {
 	char host[BT_TRACKER_MAX_HOST + 1], port[8];
-	struct addrinfo hints, *res, *ai;
-	int g, r = -1, fast;
+	struct addrinfo hints;
+	int g;
 
+	memset(j, 0, sizeof(*j));
+	j->s = s;
+	j->url = url;
+	j->action = action;
+	j->a = a;
+	j->fd = -1;
+	j->state = J_WAITCONN;
+	j->deadline = NEVER;
 	if (bt_udp_url_parse(url, host, sizeof(host), port, sizeof(port),
-	    e) < 0)
-		return -1;
+	    &j->e) < 0) {
+		j->done = -1;
+		return;
+	}
+	if ((j->buf = malloc(BT_UDP_MAX_PACKET)) == NULL) {
+		bt_errf(&j->e, BT_EX_SOFTWARE, -1, "out of memory");
+		j->done = -1;
+		return;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_DGRAM;
-	if ((g = getaddrinfo(host, port, &hints, &res)) != 0)
-		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "%s: %s", host,
+	if ((g = getaddrinfo(host, port, &hints, &j->res)) != 0) {
+		j->res = NULL;
+		bt_errf(&j->e, BT_EX_UNAVAILABLE, -1, "%s: %s", host,
 		    gai_strerror(g));
+		j->done = -1;
+		return;
+	}
 	/*
 	 * A name with several addresses ("localhost": ::1 and 127.0.0.1):
 	 * the next is tried only after a refusal, which comes at once, not
 	 * after a timeout, which would multiply the waits.
 	 */
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		r = ask(s, ai, action, a, raw, &fast, e);
-		if (r == 0 || !fast)
-			break;
+	j->ai = j->res;
+	begin(j);
+}
+
+static void
+on_readable(struct bt_udp_job *j)
+{
+	struct bt_udp_conn *c;
+	struct bt_udp_reply r;
+	ssize_t got;
+	int k;
+
+	while (j->done == 0 && j->fd >= 0 && j->state != J_WAITCONN) {
+		int action = j->state == J_CONNECT ? BT_UDP_CONNECT :
+		    j->action;
+
+		got = recv(j->fd, j->buf, BT_UDP_MAX_PACKET, MSG_DONTWAIT);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				io_error(j, errno);
+			return;
+		}
+		k = bt_udp_reply_parse(j->buf, (size_t)got, action, j->tx,
+		    &r, &j->why, &j->e);
+		if (k == 0) {
+			j->ignored++;
+			continue;
+		}
+		if (k < 0) {
+			fail(j);
+			return;
+		}
+		if (j->state == J_CONNECT) {
+			c = &j->s->conn[j->conn];
+			c->id = r.conn;
+			/* Its minute counts from when we asked. */
+			c->when = j->asked;
+			c->busy = 0;
+			send_request(j);
+			continue;
+		}
+		if (bt_udp_answer_dict(&r, j->v6, &j->raw) < 0) {
+			bt_errf(&j->e, BT_EX_SOFTWARE, -1, "out of memory");
+			fail(j);
+			return;
+		}
+		close_fd(j);
+		j->done = 1;
 	}
-	freeaddrinfo(res);
-	return r;
+}
+
+static void
+on_timer(struct bt_udp_job *j)
+{
+	static const char *const name[] = { "connect", "announce", "scrape" };
+	int *n = j->state == J_CONNECT ? &j->nconn : &j->nreq;
+	int action = j->state == J_CONNECT ? BT_UDP_CONNECT : j->action;
+
+	if (++*n <= j->s->opt.retries) {
+		send_pkt(j);
+		return;
+	}
+	if (j->ignored > 0)
+		bt_errf(&j->e, BT_EX_UNAVAILABLE, -1, "no answer to %s "
+		    "after %d tries (%.1f s); %zu replies ignored, the last "
+		    "%s", name[action], *n, bt_udp_now() - j->t0, j->ignored,
+		    j->why);
+	else
+		bt_errf(&j->e, BT_EX_UNAVAILABLE, -1, "no answer to %s "
+		    "after %d tries (%.1f s)", name[action], *n,
+		    bt_udp_now() - j->t0);
+	fail(j);
+}
+
+void
+bt_udp_job_step(struct bt_udp_job *j, int readable)
+{
+	if (j->done == 0 && readable)
+		on_readable(j);
+	if (j->done != 0)
+		return;
+	if (j->state == J_WAITCONN)
+		need_id(j);
+	else if (bt_udp_now() >= j->deadline)
+		on_timer(j);
+}
+
+double
+bt_udp_job_deadline(const struct bt_udp_job *j)
+{
+	return j->done == 0 && j->state != J_WAITCONN ? j->deadline : NEVER;
+}
+
+void
+bt_udp_job_free(struct bt_udp_job *j)
+{
+	if (j->fd >= 0)
+		close_fd(j);
+	if (j->res != NULL)
+		freeaddrinfo(j->res);
+	free(j->buf);
+	bt_buf_free(&j->raw);
+	j->res = NULL;
+	j->buf = NULL;
 }

@@ -294,6 +294,89 @@ expected_peers() {
 	assert_output 2
 }
 
+# The announce URLs named by the records of a stream file, one a line,
+# sorted.
+trackers_in() {
+	perl -0777 -ne 'while (/12:x-bt-tracker(\d+):/g) {
+	    print substr($_, pos($_), $1), "\n" }' "$1" | sort
+}
+
+@test "--all writes one record for each of several live trackers, HTTP and UDP" {
+	cd "$BATS_FILE_TMPDIR"
+	hostile_start ok
+	run --separate-stderr bash -o pipefail -c "bt-announce --all \
+	    --port 7100 --tracker udp://127.0.0.1:$HT_PORT/announce \
+	    --tracker $OT_ANNOUNCE --tracker $OT_UDP_ANNOUNCE \
+	    --tracker http://127.0.0.1:$HT_PORT/announce t.torrent \
+	    >$BATS_TEST_TMPDIR/out"
+	assert_success
+	assert_equal "$stderr" ""
+	run trackers_in "$BATS_TEST_TMPDIR/out"
+	assert_output "$(printf '%s\n' "http://127.0.0.1:$HT_PORT/announce" \
+	    "$OT_ANNOUNCE" "$OT_UDP_ANNOUNCE" \
+	    "udp://127.0.0.1:$HT_PORT/announce" | sort)"
+	# Four whole records: bt-peers reads each (two "# tracker"-less
+	# answers of the same torrent, one peer list).
+	run bash -o pipefail -c "bt-peers <$BATS_TEST_TMPDIR/out | sort"
+	assert_success
+	assert_line '127.0.0.2 6882'
+	assert_line "127.0.0.1 $LT_PORT"
+}
+
+@test "--all: a dead tracker listed first does not hold back the live one's answer" {
+	cd "$BATS_FILE_TMPDIR"
+	hostile_start silent
+	out=$BATS_TEST_TMPDIR/out err=$BATS_TEST_TMPDIR/err
+	# The dead one (HTTP and UDP) first: a connection that never
+	# answers, and datagrams never answered (1 + 2 s with one retry).
+	timeout 60 bt-announce --all --timeout 1 --retries 1 --port 7100 \
+	    --tracker "http://127.0.0.1:$HT_PORT/announce" \
+	    --tracker "udp://127.0.0.1:$HT_PORT/announce" \
+	    --tracker "$OT_ANNOUNCE" t.torrent >"$out" 2>"$err" 3>&- &
+	pid=$!
+	# The live answer is written while the dead trackers are still
+	# being waited for: no line about them yet, the program still runs.
+	wait_for 30 test -s "$out"
+	run trackers_in "$out"
+	assert_output "$OT_ANNOUNCE"
+	run cat "$err"
+	assert_output ""
+	run kill -0 "$pid"
+	assert_success
+	# Then both dead trackers time out, and the status is 0.
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	run cat "$err"
+	assert_line --index 0 --regexp "^bt-announce: http://127\.0\.0\.1:$HT_PORT/announce: timed out: Operation timed out after [0-9]+ milliseconds with 0 bytes received$"
+	assert_line --index 1 --regexp "^bt-announce: udp://127\.0\.0\.1:$HT_PORT/announce: no answer to connect after 2 tries \([0-9.]+ s\)$"
+	assert_equal "${#lines[@]}" 2
+	run bash -o pipefail -c "bt-peers <$out"
+	assert_success
+	assert_line "127.0.0.1 $LT_PORT"
+	assert_line "127.0.0.1 7003"
+	run grep -c '^udp connect$' "$HT_LOG"
+	assert_output 2
+}
+
+@test "--all --scrape scrapes every tracker at once, a dead one reported" {
+	cd "$BATS_FILE_TMPDIR"
+	run --separate-stderr bash -c "timeout 60 bt-announce --all --scrape \
+	    --timeout 0.5 --retries 0 \
+	    --tracker udp://127.0.0.1:$DEADU/announce \
+	    --tracker $OT_ANNOUNCE --tracker $OT_UDP_ANNOUNCE t.torrent \
+	    >$BATS_TEST_TMPDIR/out"
+	assert_success
+	assert_equal "$stderr" \
+	    "bt-announce: udp://127.0.0.1:$DEADU/announce: Connection refused"
+	run trackers_in "$BATS_TEST_TMPDIR/out"
+	assert_output "$(printf '%s\n' "$OT_ANNOUNCE" "$OT_UDP_ANNOUNCE" |
+	    sort)"
+	run grep -ao 'd8:completei[0-9]*e10:downloadedi[0-9]*e10:incompletei[0-9]*e14:x-bt-info-hash' \
+	    "$BATS_TEST_TMPDIR/out"
+	assert_equal "${#lines[@]}" 2
+}
+
 @test "without --all, stops at the first tracker that answers" {
 	cd "$BATS_FILE_TMPDIR"
 	hostile_start ok
@@ -360,7 +443,34 @@ expected_peers() {
 	assert_success
 	run sed -E 's/key=[0-9a-f]{8}/key=KEY/' "$HT_LOG"
 	assert_output "udp connect
-udp announce conn=1122334455667788 info_hash=$H peer_id=2d58583030303140414243444546474849505152 downloaded=22 left=33 uploaded=11 event=3 key=KEY numwant=7 port=6999"
+udp announce conn=1122334455667788 info_hash=$H peer_id=2d58583030303140414243444546474849505152 downloaded=22 left=33 uploaded=11 event=3 key=KEY numwant=7 port=6999
+udp urldata=/announce chunks=1 end"
+}
+
+@test "UDP: the URL's path and query go as BEP 41 URLData options, 255 bytes each" {
+	cd "$BATS_FILE_TMPDIR"
+	hostile_start ok
+	pk=$(printf 'k%.0s' {1..300})
+	run bt-announce --tracker "udp://127.0.0.1:$HT_PORT/dir/announce?passkey=$pk&x=%2F" \
+	    t.torrent
+	assert_success
+	run grep '^udp urldata=' "$HT_LOG"
+	assert_output "udp urldata=/dir/announce?passkey=$pk&x=%2F chunks=2 end"
+	# No path, no query: no options at all.
+	: >"$HT_LOG"
+	run bt-announce --tracker "udp://127.0.0.1:$HT_PORT" t.torrent
+	assert_success
+	run grep -c '^udp announce ' "$HT_LOG"
+	assert_output 1
+	run grep -c '^udp urldata' "$HT_LOG"
+	assert_output 0
+	# A scrape carries none (BEP 41 extends the announce).
+	: >"$HT_LOG"
+	run bt-announce --scrape --tracker "udp://127.0.0.1:$HT_PORT/announce" \
+	    t.torrent
+	assert_success
+	run grep -c '^udp urldata' "$HT_LOG"
+	assert_output 0
 }
 
 @test "UDP: the connection id is reused within a run" {

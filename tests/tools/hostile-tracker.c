@@ -27,7 +27,10 @@
  * Log lines: "GET <target> HTTP/1.1" for HTTP; for UDP
  * "udp connect", "udp announce conn=HEX info_hash=HEX peer_id=HEX
  * downloaded=N left=N uploaded=N event=N key=HEX numwant=N port=N",
- * "udp scrape conn=HEX info_hash=HEX".
+ * "udp scrape conn=HEX info_hash=HEX". An announce that carries BEP 41
+ * options adds "udp urldata=DATA chunks=N" and then " end" if the
+ * options end with EndOfOptions, or " bad" if they are malformed: DATA
+ * is the URLData options joined, bytes outside printable ASCII as \xHH.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,7 +67,7 @@ die(const char *what)
 static void
 logline(const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[40000];	/* a whole URLData log line */
 	va_list ap;
 	int n;
 
@@ -191,11 +194,54 @@ http(int fd)
 	_exit(0);
 }
 
+/* BEP 41: the options after the 98 bytes of an announce, logged. */
+static void
+options(const uint8_t *p, size_t n)
+{
+	char data[4 * 8192 + 1];
+	size_t i = 0, o = 0, k, len;
+	int chunks = 0, end = 0, bad = 0;
+
+	while (i < n && !end && !bad) {
+		switch (p[i]) {
+		case 0:		/* EndOfOptions */
+			end = 1;
+			break;
+		case 1:		/* NOP */
+			i++;
+			break;
+		case 2:		/* URLData: a length, then the bytes */
+			if (i + 1 >= n || i + 2 + p[i + 1] > n) {
+				bad = 1;
+				break;
+			}
+			len = p[i + 1];
+			for (k = 0; k < len; k++) {
+				uint8_t c = p[i + 2 + k];
+
+				if (c > ' ' && c < 127 && c != '\\')
+					data[o++] = (char)c;
+				else
+					o += (size_t)sprintf(data + o, "\\x%02x",
+					    c);
+			}
+			chunks++;
+			i += 2 + len;
+			break;
+		default:
+			bad = 1;
+		}
+	}
+	data[o] = '\0';
+	logline("udp urldata=%s chunks=%d%s", data, chunks,
+	    end ? " end" : bad ? " bad" : "");
+}
+
 static void
 udp(int fd)
 {
 	static uint8_t out[65536];
-	uint8_t in[2048];
+	uint8_t in[8192];
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
 	ssize_t n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from,
@@ -231,6 +277,8 @@ udp(int fd)
 		    (unsigned long long)bt_get64(in + 72), bt_get32(in + 80),
 		    bt_get32(in + 88), (int)bt_get32(in + 92),
 		    (unsigned)(in[96] << 8 | in[97]));
+		if (n > 98)
+			options(in + 98, (size_t)n - 98);
 		bt_put32(out, 1);
 		bt_put32(out + 4, tx);
 		bt_put32(out + 8, 1800);

@@ -117,6 +117,49 @@ test_udp_packets(void)
 	    p[71] == 3 && p[79] == 1 && p[83] == 2 && p[88] == 0xde &&
 	    p[95] == 50 && p[96] == 0x1a && p[97] == 0xe1,
 	    "announce request: BEP 15 offsets and byte order");
+	T_STREQ(bt_udp_url_request("udp://t:1/ann?pk=a%2F"), "/ann?pk=a%2F",
+	    "BEP 41: the request string is the path and query");
+	T_STREQ(bt_udp_url_request("udp://[::1]:1?x=1"), "?x=1",
+	    "past an IPv6 host's colons, a query alone");
+	T_STREQ(bt_udp_url_request("udp://t:1"), "", "no path: empty");
+	n = bt_udp_urldata(p, "/dir?a=b&c=d", 12);
+	T_OK(n == 15 && memcmp(p, "\x02\x0c/dir?a=b&c=d\x00", 15) == 0,
+	    "URLData: type 2, the length, the bytes, then EndOfOptions");
+	T_OK(bt_udp_urldata(p, "", 0) == 0, "nothing for an empty request");
+	{
+		uint8_t big[BT_UDP_OPTIONS_MAX], want[600];
+		char path[600];
+		size_t k;
+
+		memset(path, 'p', sizeof(path));
+		path[0] = '/';
+		n = bt_udp_urldata(big, path, 600);
+		want[0] = 2;
+		want[1] = 255;
+		memcpy(want + 2, path, 255);
+		T_OK(n == 600 + 3 * 2 + 1 && memcmp(big, want, 257) == 0 &&
+		    big[257] == 2 && big[258] == 255 &&
+		    memcmp(big + 259, path + 255, 255) == 0 &&
+		    big[514] == 2 && big[515] == 90 &&
+		    memcmp(big + 516, path + 510, 90) == 0 && big[606] == 0,
+		    "600 bytes: chunks of 255, 255 and 90, then EndOfOptions");
+		memset(path, 'q', sizeof(path));
+		k = bt_udp_urldata(big, path, 255);
+		T_OK(k == 258 && big[1] == 255 && big[257] == 0,
+		    "exactly 255 bytes: one option");
+	}
+	{
+		static uint8_t big[BT_UDP_OPTIONS_MAX + 1];
+		static char path[BT_TRACKER_MAX_URL];
+
+		memset(path, 'r', sizeof(path));
+		big[BT_UDP_OPTIONS_MAX] = 0xee;
+		n = bt_udp_urldata(big, path, sizeof(path));
+		T_OK(n == BT_UDP_OPTIONS_MAX && big[n - 1] == 0 &&
+		    big[BT_UDP_OPTIONS_MAX] == 0xee,
+		    "a path of BT_TRACKER_MAX_URL bytes fills "
+		    "BT_UDP_OPTIONS_MAX exactly");
+	}
 	n = bt_udp_scrape_req(p, 7, 9, a.info_hash);
 	T_OK(n == 36 && p[7] == 7 && p[11] == 2 && p[15] == 9 &&
 	    memcmp(p + 16, a.info_hash, 20) == 0, "scrape request");
