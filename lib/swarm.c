@@ -1281,7 +1281,6 @@ peer_new(struct swarm *s, const struct bt_peer_addr *a)
 	p->choking = 1;
 	p->depth = QUEUE_START;
 	p->pollout = -1;
-	p->src = -1;
 	bt_peer_format(&p->addr, p->name, sizeof(p->name));
 	return p;
 }
@@ -1347,7 +1346,6 @@ pex_add(struct swarm *s, struct peer *from, const struct bt_peer_addr *a,
 	}
 	if (r == 0)
 		return PEX_KNOWN;
-	p->src = from->id;
 	p->pflags = flags;
 	if (flags & BT_PEX_SEED)
 		seed_first(s, p);

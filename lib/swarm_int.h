@@ -141,7 +141,6 @@ struct peer {
 	int reqq;		/* its "reqq" (> 0), or 0 */
 	uint8_t pex_id;		/* its id for ut_pex; 0: not spoken */
 	long long t_pex;	/* when its last ut_pex was taken (0: never) */
-	int src;		/* the peer whose PEX told of it, or -1 */
 	unsigned pflags;	/* its BT_PEX_* flags when learned by PEX */
 	/*
 	 * BEP 9: its id for ut_metadata (0: not spoken); the requests it

@@ -1,5 +1,5 @@
 /*
- * lib/tracker_udp: a UDP tracker's reply packet, as bt_udp_request
+ * lib/tracker_udp: a UDP tracker's reply packet, as bt_udp_job
  * handles it: bt_udp_reply_parse for the action we asked, then for an
  * announce or a scrape the dict of bt_udp_answer_dict, decoded and
  * checked as the answer stream's reader will (bt_tracker_answer_parse)
