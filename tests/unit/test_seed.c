@@ -15,6 +15,7 @@
 #include "metainfo.h"
 #include "seed_int.h"
 #include "sha1.h"
+#include "fixture.h"
 #include "t.h"
 
 /*
@@ -23,33 +24,11 @@
  */
 static uint8_t data[36];
 
-static void
-file(struct bt_buf *b, const char *dir, const char *name, int64_t len,
-    int pad)
-{
-	bt_benc_dict(b);
-	if (pad) {
-		bt_benc_cstr(b, "attr");
-		bt_benc_cstr(b, "p");
-	}
-	bt_benc_cstr(b, "length");
-	bt_benc_int(b, len);
-	bt_benc_cstr(b, "path");
-	bt_benc_list(b);
-	if (dir != NULL)
-		bt_benc_cstr(b, dir);
-	bt_benc_cstr(b, name);
-	bt_benc_end(b);
-	bt_benc_end(b);
-}
-
 static int
 mk(struct bt_torrent *t)
 {
 	struct bt_buf b = { 0 };
-	struct bt_err e;
 	uint8_t pieces[3 * BT_SHA1_LEN];
-	char *raw;
 	int i;
 
 	for (i = 0; i < 3; i++)
@@ -60,10 +39,10 @@ mk(struct bt_torrent *t)
 	bt_benc_dict(&b);
 	bt_benc_cstr(&b, "files");
 	bt_benc_list(&b);
-	file(&b, NULL, "a", 5, 0);
-	file(&b, ".pad", "11", 11, 1);
-	file(&b, NULL, "b", 20, 0);
-	file(&b, NULL, "e", 0, 0);
+	fx_file(&b, NULL, "a", 5, 0);
+	fx_file(&b, ".pad", "11", 11, 1);
+	fx_file(&b, NULL, "b", 20, 0);
+	fx_file(&b, NULL, "e", 0, 0);
 	bt_benc_end(&b);
 	bt_benc_cstr(&b, "name");
 	bt_benc_cstr(&b, "t");
@@ -73,14 +52,7 @@ mk(struct bt_torrent *t)
 	bt_benc_str(&b, pieces, sizeof(pieces));
 	bt_benc_end(&b);
 	bt_benc_end(&b);
-	if (b.oom || (raw = malloc(b.len)) == NULL)
-		abort();
-	memcpy(raw, b.p, b.len);
-	i = bt_torrent_parse(t, raw, b.len, &e);
-	if (i < 0)
-		printf("# parse: %s\n", e.msg);
-	bt_buf_free(&b);
-	return i;
+	return fx_parse(t, &b);
 }
 
 static void

@@ -17,6 +17,7 @@
 #include "select.h"
 #include "sha1.h"
 #include "store.h"
+#include "fixture.h"
 #include "t.h"
 #include "util.h"
 #include "wire.h"
@@ -28,33 +29,11 @@
  */
 static uint8_t data[46];
 
-static void
-file(struct bt_buf *b, const char *dir, const char *name, int64_t len,
-    int pad)
-{
-	bt_benc_dict(b);
-	if (pad) {
-		bt_benc_cstr(b, "attr");
-		bt_benc_cstr(b, "p");
-	}
-	bt_benc_cstr(b, "length");
-	bt_benc_int(b, len);
-	bt_benc_cstr(b, "path");
-	bt_benc_list(b);
-	if (dir != NULL)
-		bt_benc_cstr(b, dir);
-	bt_benc_cstr(b, name);
-	bt_benc_end(b);
-	bt_benc_end(b);
-}
-
 static int
 mk(struct bt_torrent *t)
 {
 	struct bt_buf b = { 0 };
-	struct bt_err e;
 	uint8_t pieces[3 * BT_SHA1_LEN];
-	char *raw;
 	int i;
 
 	for (i = 0; i < 46; i++)
@@ -68,11 +47,11 @@ mk(struct bt_torrent *t)
 	bt_benc_dict(&b);
 	bt_benc_cstr(&b, "files");
 	bt_benc_list(&b);
-	file(&b, NULL, "a", 5, 0);
-	file(&b, ".pad", "11", 11, 1);
-	file(&b, NULL, "b", 20, 0);
-	file(&b, NULL, "e", 0, 0);
-	file(&b, "sub", "c.txt", 10, 0);
+	fx_file(&b, NULL, "a", 5, 0);
+	fx_file(&b, ".pad", "11", 11, 1);
+	fx_file(&b, NULL, "b", 20, 0);
+	fx_file(&b, NULL, "e", 0, 0);
+	fx_file(&b, "sub", "c.txt", 10, 0);
 	bt_benc_end(&b);
 	bt_benc_cstr(&b, "name");
 	bt_benc_cstr(&b, "t");
@@ -82,14 +61,7 @@ mk(struct bt_torrent *t)
 	bt_benc_str(&b, pieces, sizeof(pieces));
 	bt_benc_end(&b);
 	bt_benc_end(&b);
-	if (b.oom || (raw = malloc(b.len)) == NULL)
-		abort();
-	memcpy(raw, b.p, b.len);
-	i = bt_torrent_parse(t, raw, b.len, &e);
-	if (i < 0)
-		printf("# parse: %s\n", e.msg);
-	bt_buf_free(&b);
-	return i;
+	return fx_parse(t, &b);
 }
 
 /* The set bits of bf[0..n) as "0,2" into out. */
@@ -133,26 +105,6 @@ sel(const struct bt_torrent *t, const char *files, const char *glob,
 	    s.npieces);
 	bt_select_free(&s);
 	return out;
-}
-
-static int
-exists(const char *dir, const char *p)
-{
-	char path[512];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, p);
-	return lstat(path, &st) == 0;
-}
-
-static long long
-size_of(const char *dir, const char *p)
-{
-	char path[512];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, p);
-	return lstat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
 static const char *
@@ -225,10 +177,10 @@ main(void)
 	T_OK(bt_store_finish(&st, &e) == 0, "finishes");
 	T_OK(bt_store_file_done(&st, 2), "b is complete");
 	bt_store_close(&st);
-	T_OK(!exists(dir, "t/a") && !exists(dir, "t/a.part") &&
-	    !exists(dir, "t/e") && !exists(dir, "t/sub"),
+	T_OK(!fx_exists(dir, "t/a") && !fx_exists(dir, "t/a.part") &&
+	    !fx_exists(dir, "t/e") && !fx_exists(dir, "t/sub"),
 	    "unchosen files are not created, nor their folders");
-	T_OK(size_of(dir, side) == 21 + 14 + 1,
+	T_OK(fx_size(dir, side) == 21 + 14 + 1,
 	    "the side file holds piece 2 alone, as a piece value");
 	{
 		char path[512], want[64];
@@ -259,8 +211,8 @@ main(void)
 	T_OK(bt_store_finish(&st, &e) == 0 && bt_store_file_done(&st, 4),
 	    "an empty stream completes c.txt from the side file");
 	bt_store_close(&st);
-	T_OK(size_of(dir, "t/sub/c.txt") == 10, "t/sub/c.txt, 10 bytes");
-	T_OK(!exists(dir, side) && !exists(dir, ".bt"), "the side file is "
+	T_OK(fx_size(dir, "t/sub/c.txt") == 10, "t/sub/c.txt, 10 bytes");
+	T_OK(!fx_exists(dir, side) && !fx_exists(dir, ".bt"), "the side file is "
 	    "gone: both files of its piece are complete");
 	bt_select_free(&s);
 
@@ -270,7 +222,7 @@ main(void)
 	T_OK(bt_store_finish(&st, &e) == 0, "finishes");
 	bt_store_close(&st);
 	T_STREQ(states(&t, dir), "ggg", "every piece good");
-	T_OK(exists(dir, "t/e"), "the zero-length file is made");
+	T_OK(fx_exists(dir, "t/e"), "the zero-length file is made");
 
 	{
 		char cmd[600];

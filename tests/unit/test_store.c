@@ -13,6 +13,7 @@
 #include "metainfo.h"
 #include "sha1.h"
 #include "store.h"
+#include "fixture.h"
 #include "t.h"
 
 /*
@@ -21,34 +22,12 @@
  */
 static uint8_t data[36];
 
-static void
-file(struct bt_buf *b, const char *dir, const char *name, int64_t len,
-    int pad)
-{
-	bt_benc_dict(b);
-	if (pad) {
-		bt_benc_cstr(b, "attr");
-		bt_benc_cstr(b, "p");
-	}
-	bt_benc_cstr(b, "length");
-	bt_benc_int(b, len);
-	bt_benc_cstr(b, "path");
-	bt_benc_list(b);
-	if (dir != NULL)
-		bt_benc_cstr(b, dir);
-	bt_benc_cstr(b, name);
-	bt_benc_end(b);
-	bt_benc_end(b);
-}
-
 /* The torrent; with clash, its file "b" is renamed "a.part". */
 static int
 mk(struct bt_torrent *t, int clash)
 {
 	struct bt_buf b = { 0 };
-	struct bt_err e;
 	uint8_t pieces[3 * BT_SHA1_LEN];
-	char *raw;
 	int i;
 
 	for (i = 0; i < 3; i++)
@@ -59,10 +38,10 @@ mk(struct bt_torrent *t, int clash)
 	bt_benc_dict(&b);
 	bt_benc_cstr(&b, "files");
 	bt_benc_list(&b);
-	file(&b, NULL, "a", 5, 0);
-	file(&b, ".pad", "11", 11, 1);
-	file(&b, NULL, clash ? "a.part" : "b", 20, 0);
-	file(&b, NULL, "e", 0, 0);
+	fx_file(&b, NULL, "a", 5, 0);
+	fx_file(&b, ".pad", "11", 11, 1);
+	fx_file(&b, NULL, clash ? "a.part" : "b", 20, 0);
+	fx_file(&b, NULL, "e", 0, 0);
 	bt_benc_end(&b);
 	bt_benc_cstr(&b, "name");
 	bt_benc_cstr(&b, "t");
@@ -72,34 +51,7 @@ mk(struct bt_torrent *t, int clash)
 	bt_benc_str(&b, pieces, sizeof(pieces));
 	bt_benc_end(&b);
 	bt_benc_end(&b);
-	if (b.oom || (raw = malloc(b.len)) == NULL)
-		abort();
-	memcpy(raw, b.p, b.len);
-	i = bt_torrent_parse(t, raw, b.len, &e);
-	if (i < 0)
-		printf("# parse: %s\n", e.msg);
-	bt_buf_free(&b);
-	return i;
-}
-
-static int
-exists(const char *dir, const char *p)
-{
-	char path[512];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, p);
-	return lstat(path, &st) == 0;
-}
-
-static long long
-size_of(const char *dir, const char *p)
-{
-	char path[512];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, p);
-	return lstat(path, &st) == 0 ? (long long)st.st_size : -1;
+	return fx_parse(t, &b);
 }
 
 static const char *
@@ -146,23 +98,23 @@ main(void)
 	wrong[3] ^= 1;
 	T_OK(bt_store_put(&s, 0, wrong, 16, &e) == 0 && s.nbad == 1,
 	    "refuses a piece whose SHA-1 differs");
-	T_OK(!exists(dir, "t/a.part") && !exists(dir, "t/a"),
+	T_OK(!fx_exists(dir, "t/a.part") && !fx_exists(dir, "t/a"),
 	    "writes nothing of a refused piece");
 	T_OK(bt_store_put(&s, 1, data + 16, 16, &e) == 1, "writes piece 1");
-	T_OK(exists(dir, "t/b.part") && !exists(dir, "t/b"),
+	T_OK(fx_exists(dir, "t/b.part") && !fx_exists(dir, "t/b"),
 	    "a file partly written keeps its temporary name");
 	T_STREQ(states(&t, dir), "mgm", "verify finds piece 1 in b.part");
 	T_OK(bt_store_put(&s, 0, data, 16, &e) == 1, "writes piece 0");
-	T_OK(exists(dir, "t/a") && !exists(dir, "t/a.part"),
+	T_OK(fx_exists(dir, "t/a") && !fx_exists(dir, "t/a.part"),
 	    "a file complete is renamed at once");
-	T_OK(!exists(dir, "t/.pad"), "never writes a pad file");
-	T_OK(size_of(dir, "t/a") == 5, "a holds its 5 bytes only");
+	T_OK(!fx_exists(dir, "t/.pad"), "never writes a pad file");
+	T_OK(fx_size(dir, "t/a") == 5, "a holds its 5 bytes only");
 	T_OK(bt_store_put(&s, 2, data + 32, 4, &e) == 1, "writes piece 2");
-	T_OK(exists(dir, "t/b") && size_of(dir, "t/b") == 20,
+	T_OK(fx_exists(dir, "t/b") && fx_size(dir, "t/b") == 20,
 	    "b complete under its real name");
-	T_OK(!exists(dir, "t/e"), "no zero-length file before the end");
+	T_OK(!fx_exists(dir, "t/e"), "no zero-length file before the end");
 	T_OK(bt_store_finish(&s, &e) == 0, "finishes");
-	T_OK(exists(dir, "t/e") && size_of(dir, "t/e") == 0,
+	T_OK(fx_exists(dir, "t/e") && fx_size(dir, "t/e") == 0,
 	    "zero-length file created at the end");
 	T_OK(s.nwritten == 3 && s.nrenamed == 2, "counts 3 pieces, 2 renames");
 	for (i = 0; i < t.nfiles; i++)
@@ -181,8 +133,8 @@ main(void)
 	}
 	T_OK(bt_store_open(&s, &t, dir, &e) == 0, "reopens");
 	T_OK(bt_store_put(&s, 0, data, 16, &e) == 1, "rewrites piece 0");
-	T_OK(bt_store_finish(&s, &e) == 0 && exists(dir, "t/b") &&
-	    !exists(dir, "t/b.part"),
+	T_OK(bt_store_finish(&s, &e) == 0 && fx_exists(dir, "t/b") &&
+	    !fx_exists(dir, "t/b.part"),
 	    "finish renames a file whose pieces verify on disk");
 	bt_store_close(&s);
 
