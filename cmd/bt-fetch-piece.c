@@ -36,7 +36,7 @@ usage(void)
 	fprintf(stderr, "usage: %s [-aqv] [-C DIR] [-i LIST] [-o FILE] "
 	    "[-P PORT] [-p FILE]\n"
 	    "\t[-t FILE] [--download-rate RATE] [--files LIST] [--linger SEC]\n"
-	    "\t[--no-upload] [--only GLOB]"
+	    "\t[--no-upload] [--no-webseed] [--only GLOB]"
 	    "\n"
 	    "\t[--pex-out FILE] [--sequential] [--stream] [--timeout SEC]\n"
 	    "\t[--upload-rate RATE]\n"
@@ -177,6 +177,7 @@ enum {
 	OPT_SEQUENTIAL = 256, OPT_STREAM, OPT_TIMEOUT, OPT_CONNECT,
 	OPT_HANDSHAKE, OPT_IDLE, OPT_SNUB, OPT_PEX_OUT, OPT_NO_UPLOAD,
 	OPT_LINGER, OPT_UPLOAD_RATE, OPT_DOWNLOAD_RATE, OPT_FILES, OPT_ONLY,
+	OPT_NO_WEBSEED,
 };
 
 static const struct option longopts[] = {
@@ -184,6 +185,7 @@ static const struct option longopts[] = {
 	{ "directory", required_argument, NULL, 'C' },
 	{ "port", required_argument, NULL, 'P' },
 	{ "no-upload", no_argument, NULL, OPT_NO_UPLOAD },
+	{ "no-webseed", no_argument, NULL, OPT_NO_WEBSEED },
 	{ "linger", required_argument, NULL, OPT_LINGER },
 	{ "upload-rate", required_argument, NULL, OPT_UPLOAD_RATE },
 	{ "download-rate", required_argument, NULL, OPT_DOWNLOAD_RATE },
@@ -222,7 +224,7 @@ main(int argc, char *argv[])
 	uint8_t *want;
 	long count = 0;
 	size_t dropped = 0;
-	int all = 0, quiet = 0, stream = 0, ch, rc;
+	int all = 0, quiet = 0, stream = 0, no_webseed = 0, ch, rc;
 	FILE *pf;
 
 	bt_cli_init(argv[0]);
@@ -290,6 +292,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_NO_UPLOAD:
 			c.no_upload = 1;
+			break;
+		case OPT_NO_WEBSEED:
+			no_webseed = 1;
 			break;
 		case OPT_LINGER:
 			c.linger_ms = seconds("--linger", optarg);
@@ -417,6 +422,11 @@ main(int argc, char *argv[])
 	o.progress = !quiet && isatty(STDERR_FILENO);
 	c.t = &t;
 	c.want = want;
+	/* BEP 19: the torrent's url-list, unless --no-webseed. */
+	if (!no_webseed) {
+		c.webseeds = (const char *const *)t.url_list;
+		c.nwebseeds = t.nurl;
+	}
 	c.on_piece = on_piece;
 	c.on_log = on_log;
 	c.on_progress = on_progress;

@@ -18,7 +18,8 @@ prog=bt-get
 
 usage() {
 	echo "usage: bt-get [-qv] [-f list] [-P port] [-p peers]" \
-	    "[-r retries] [-w seconds] [--only glob] [--recheck]" \
+	    "[-r retries] [-w seconds] [--no-webseed] [--only glob]" \
+	    "[--recheck]" \
 	    "torrent|magnet [dir]" >&2
 	exit 64
 }
@@ -98,7 +99,7 @@ say() {
 	mv -f "$1" "$1.said"
 }
 
-peers= retries=5 pause=2 quiet=0 verbose=0 recheck=0 port= sel=
+peers= retries=5 pause=2 quiet=0 verbose=0 recheck=0 port= sel= nows=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-f | --files | --only)
@@ -158,6 +159,10 @@ while [ $# -gt 0 ]; do
 		;;
 	--recheck)
 		recheck=1
+		shift
+		;;
+	--no-webseed)
+		nows=1
 		shift
 		;;
 	--)
@@ -300,7 +305,8 @@ fetch() {
 	if [ -n "$peers" ]; then
 		echo 0 >"$tmp/st.1"
 		echo 0 >"$tmp/st.2"
-		{ bt-fetch-piece -q ${port:+-P "$port"} -t "$torrent" \
+		{ bt-fetch-piece -q ${port:+-P "$port"} ${nows:+--no-webseed} \
+		    -t "$torrent" \
 		    -p "$peers" -i "$l" "$@" --stream 2>"$tmp/fetch.err"
 		    echo $? >"$tmp/st.3"; } |
 		    { bt-assemble -C "$dir" "$@"; echo $? >"$tmp/st.4"; }
@@ -308,7 +314,8 @@ fetch() {
 		{ bt-announce ${port:+--port "$port"} "${link:-$torrent}"
 		    echo $? >"$tmp/st.1"; } |
 		    { bt-peers; echo $? >"$tmp/st.2"; } |
-		    { bt-fetch-piece -q ${port:+-P "$port"} -t "$torrent" \
+		    { bt-fetch-piece -q ${port:+-P "$port"} ${nows:+--no-webseed} \
+		    -t "$torrent" \
 		    -i "$l" "$@" --stream 2>"$tmp/fetch.err"
 		    echo $? >"$tmp/st.3"; } |
 		    { bt-assemble -C "$dir" "$@"; echo $? >"$tmp/st.4"; }

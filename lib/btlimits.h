@@ -388,4 +388,21 @@
 #define BT_PEX_MAX_PEERS	1000
 #define BT_PEX_MIN_INTERVAL_MS	30000
 
+/*
+ * Web seeds (BEP 19). At most BT_WEBSEED_MAX of a torrent's url-list are
+ * used in a run, each by one thread fetching one piece at a time, so
+ * that a long list cannot make us start threads without end. A web seed
+ * whose fetch fails (an HTTP error, a wrong length, a redirect loop, no
+ * byte for the idle timeout) is tried again after BT_WEBSEED_BACKOFF_MS,
+ * doubling, and dropped for the run after BT_WEBSEED_RETRIES failures in
+ * a row: a server that is down is rarely back within seconds. Redirects
+ * followed: as for trackers. A URL built from a base, the name and a
+ * file's path, each percent-encoded, is at most BT_WEBSEED_MAX_URL bytes.
+ */
+#define BT_WEBSEED_MAX		8
+#define BT_WEBSEED_RETRIES	3
+#define BT_WEBSEED_BACKOFF_MS	1000
+#define BT_WEBSEED_MAX_REDIRECTS 5
+#define BT_WEBSEED_MAX_URL	8192
+
 #endif

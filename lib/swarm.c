@@ -291,6 +291,59 @@ emit_in_order(struct swarm *s)
 	}
 }
 
+/* ---- web seeds (BEP 19), part one ---------------------------------------- */
+
+static void
+wlog(struct swarm *s, size_t k, int level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+wlog(struct swarm *s, size_t k, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	bt_peer_vlog(s->c->on_log, s->c->arg, level, s->ws.w[k].url, fmt, ap);
+	va_end(ap);
+}
+
+/* A web seed's piece goes back to the wanted ones, for anyone. */
+static void
+ws_release(struct swarm *s, struct piece *pc)
+{
+	uint32_t i = pc->index;
+
+	piece_free_slot(s, pc);
+	s->pstate[i] = P_WANTED;
+	s->left_to_start++;
+	s->minav = 0;
+	if (i < s->first_wanted)
+		s->first_wanted = i;
+}
+
+/*
+ * A web seed's piece failed its SHA-1: banned at once, not after
+ * BT_SWARM_BAN_HASHFAILS as a peer is. A piece from a web seed is all
+ * its own, and a server that serves other bytes than the torrent's
+ * (another version of the file) will serve them again.
+ */
+static void
+ws_banned(struct swarm *s, struct piece *pc)
+{
+	size_t k = (size_t)pc->ws - 1;
+
+	if (!s->ws.w[k].dead) {
+		s->ws.w[k].dead = 1;
+		s->st.dropped++;
+		/* Its piece in flight, if any, is not wanted either. */
+		if (s->ws.w[k].busy)
+			bt_webseed_abort(&s->ws, k);
+		wlog(s, k, BT_LOG_BAD, "banned: piece %u failed its SHA-1",
+		    pc->index);
+	}
+	ws_release(s, pc);
+}
+
 static void drop(struct swarm *, struct peer *, int, const char *, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -326,6 +379,10 @@ piece_verified(struct swarm *s, struct piece *pc, int ok)
 		return;
 	}
 	s->st.hashfails++;
+	if (pc->ws) {
+		ws_banned(s, pc);
+		return;
+	}
 	for (b = 0; b < pc->nblocks; b++) {
 		if (from < 0)
 			from = pc->bfrom[b];
@@ -492,6 +549,166 @@ hash_stop(struct swarm *s)
 	free(h->out);
 	free(h->took);
 	h->in = h->out = h->took = NULL;
+}
+
+/* ---- web seeds (BEP 19), part two ---------------------------------------- */
+
+/* 1 while a web seed may still serve. */
+static int
+ws_usable(const struct swarm *s)
+{
+	size_t k;
+
+	for (k = 0; k < s->ws.n; k++)
+		if (!s->ws.w[k].dead || s->ws.w[k].busy)
+			return 1;
+	return 0;
+}
+
+/* A wanted piece for a web seed: from the end (the start if sequential). */
+static int64_t
+ws_pick(struct swarm *s)
+{
+	uint32_t i;
+
+	if (s->left_to_start == 0 || s->nact >= s->maxact)
+		return -1;
+	if (s->c->sequential) {
+		for (i = s->first_wanted; i < s->npieces; i++)
+			if (s->pstate[i] == P_WANTED)
+				return i;
+		return -1;
+	}
+	for (i = s->npieces; i-- > 0;)
+		if (s->pstate[i] == P_WANTED)
+			return i;
+	return -1;
+}
+
+/* Give each idle web seed a piece. */
+static void
+ws_assign(struct swarm *s)
+{
+	struct bt_webseed *w;
+	struct piece *pc;
+	uint32_t b;
+	int64_t i;
+	size_t k;
+
+	for (k = 0; k < s->ws.n && !s->failed; k++) {
+		w = &s->ws.w[k];
+		if (w->dead || w->busy || s->now < w->t_retry)
+			continue;
+		if ((i = ws_pick(s)) < 0 ||
+		    (pc = piece_start(s, (uint32_t)i, -1)) == NULL)
+			return;
+		/* Solo, no block free: no peer asks for any of it. */
+		pc->ws = (int)k + 1;
+		pc->solo = 1;
+		pc->nfree = 0;
+		for (b = 0; b < pc->nblocks; b++)
+			pc->bst[b] = B_REQ;
+		w->busy = 1;
+		bt_webseed_give(&s->ws, k, pc->index, pc->buf);
+	}
+}
+
+/*
+ * Endgame: every wanted piece started. A web seed's piece that an
+ * unchoking peer has, while that peer has nothing left to ask for, is
+ * taken from the web seed and given to the peers: a stalled server
+ * must not hold the last pieces while a peer could serve them (and the
+ * peer be dropped as idle meanwhile).
+ */
+static void
+ws_yield(struct swarm *s)
+{
+	struct bt_webseed *w;
+	size_t k, j;
+
+	if (s->left_to_start > 0)
+		return;
+	for (k = 0; k < s->ws.n; k++) {
+		w = &s->ws.w[k];
+		if (!w->busy || w->yield)
+			continue;
+		for (j = 0; j < s->npeer; j++) {
+			struct peer *p = s->peer[j];
+
+			if (p->state == PS_ACTIVE && !p->choking &&
+			    p->qlive == 0 && peer_has(p, w->index)) {
+				w->yield = 1;
+				bt_webseed_abort(&s->ws, k);
+				break;
+			}
+		}
+	}
+}
+
+/* The eventfd fired: take the web seeds' pieces. */
+static void
+ws_results(struct swarm *s)
+{
+	struct bt_webseed *w;
+	struct piece *pc;
+	struct bt_err e;
+	uint32_t index, b;
+	uint64_t v;
+	size_t k;
+	int rc, yielded;
+
+	if (read(s->ws.efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	for (k = 0; k < s->ws.n && !s->failed; k++) {
+		w = &s->ws.w[k];
+		if (!bt_webseed_take(&s->ws, k, &index, &rc, &e))
+			continue;
+		w->busy = 0;
+		if ((pc = piece_of(s, index)) == NULL)
+			continue;
+		yielded = w->yield;
+		w->yield = 0;
+		if (yielded && rc < 0 && !w->dead) {
+			/* Endgame: the piece is the peers' now, block by
+			   block, and never a web seed's again. */
+			pc->ws = 0;
+			pc->solo = 0;
+			pc->owner = -1;
+			for (b = 0; b < pc->nblocks; b++)
+				pc->bst[b] = B_FREE;
+			pc->nfree = pc->nblocks;
+			wlog(s, k, BT_LOG_INFO, "piece %u left to the peers "
+			    "(endgame)", index);
+			continue;
+		}
+		if (w->dead) {
+			/* Banned meanwhile: its bytes are not trusted. */
+			ws_release(s, pc);
+			continue;
+		}
+		if (rc < 0) {
+			/* Few (BT_WEBSEED_RETRIES): said at -v. */
+			ws_release(s, pc);
+			wlog(s, k, BT_LOG_BAD, "%s", e.msg);
+			if (++w->fails > BT_WEBSEED_RETRIES) {
+				w->dead = 1;
+				wlog(s, k, BT_LOG_BAD, "dropped after %d "
+				    "failures in a row (limit "
+				    "BT_WEBSEED_RETRIES)", w->fails);
+			} else
+				w->t_retry = s->now + ((long long)
+				    BT_WEBSEED_BACKOFF_MS << (w->fails - 1));
+			continue;
+		}
+		w->fails = 0;
+		s->st.bytes += pc->len;
+		s->win_bytes += pc->len;
+		for (b = 0; b < pc->nblocks; b++)
+			pc->bst[b] = B_DONE;
+		pc->ndone = pc->nblocks;
+		piece_complete(s, pc);
+	}
+	ws_assign(s);
 }
 
 /* ---- the picker -------------------------------------------------------- */
@@ -2193,6 +2410,8 @@ tick(struct swarm *s)
 			s->c->on_progress(s->c->arg, &s->st);
 	}
 	bt_up_tick(s);
+	ws_assign(s);
+	ws_yield(s);
 	dial_more(s);
 }
 
@@ -2333,6 +2552,20 @@ setup(struct swarm *s, const struct bt_swarm_conf *c,
 	/* Without the thread, pieces are hashed inline: slower, as safe. */
 	if (hash_start(s) < 0)
 		s->h.running = 0;
+	if (c->nwebseeds > 0) {
+		struct epoll_event ev;
+
+		if (bt_webseeds_start(&s->ws, t, c->webseeds,
+		    c->nwebseeds > BT_WEBSEED_MAX ? BT_WEBSEED_MAX :
+		    c->nwebseeds, s->connect_ms, s->idle_ms, e) < 0)
+			return -1;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.ptr = &s->ws;
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ws.efd, &ev) < 0)
+			return bt_errf(e, BT_EX_SOFTWARE, -1, "epoll: %s",
+			    strerror(errno));
+	}
 	return bt_up_open(s, e);
 }
 
@@ -2341,7 +2574,9 @@ teardown(struct swarm *s)
 {
 	size_t k;
 
-	/* The hasher may still read a piece: stop it before any free. */
+	/* Web seeds and the hasher may still use a piece: stop them
+	   before any free. */
+	bt_webseeds_stop(&s->ws);
 	hash_stop(s);
 	for (k = 0; k < s->npeer; k++) {
 		struct peer *p = s->peer[k];
@@ -2386,6 +2621,7 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
 	s->ep = -1;
 	s->h.efd = -1;
+	s->ws.efd = -1;
 	s->up.lfd[0] = s->up.lfd[1] = -1;
 	s->start = s->now = s->t_tick = s->t_sec = bt_now_ms();
 	s->t_refill = s->start;
@@ -2412,11 +2648,12 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 		/* Pieces still in the hasher may yet complete the run;
 		   peers may yet dial in (--linger). */
 		if (s->nconn == 0 && s->next_try >= s->npeer &&
-		    !hashing(s) && !bt_up_waiting(s)) {
+		    !hashing(s) && !bt_up_waiting(s) && !ws_usable(s)) {
 			rc = bt_errf(e, BT_EX_UNAVAILABLE, -1,
-			    "%u of %u pieces missing: no usable peer left "
+			    "%u of %u pieces missing: no usable peer%s left "
 			    "(%u tried)", s->st.wanted - s->st.done,
-			    s->st.wanted, s->st.tried);
+			    s->st.wanted, s->ws.n > 0 ? " or web seed" : "",
+			    s->st.tried);
 			break;
 		}
 		if (c->timeout_ms > 0 && s->now - s->start >= c->timeout_ms) {
@@ -2440,6 +2677,10 @@ wait:
 
 			if (ev[i].data.ptr == &s->h) {
 				hash_results(s);
+				continue;
+			}
+			if (ev[i].data.ptr == &s->ws) {
+				ws_results(s);
 				continue;
 			}
 			if (bt_up_is_listener(s, ev[i].data.ptr)) {

@@ -115,6 +115,20 @@ struct bt_swarm_conf {
 	 * read while it is empty; requests stay pipelined).
 	 */
 	int64_t upload_rate, download_rate;
+	/*
+	 * Web seeds (BEP 19, lib/webseed): URLs used beside the peers, the
+	 * first BT_WEBSEED_MAX of them, each one piece at a time from the
+	 * end of the wanted pieces (the start when sequential), so that
+	 * peers and web seeds seldom want the same piece. A piece a web
+	 * seed fetches is its alone until it is done; a web seed whose
+	 * piece fails its SHA-1 is banned at once (it serves other bytes
+	 * than the torrent's); one whose fetch fails is tried again
+	 * after a back-off, and dropped after BT_WEBSEED_RETRIES failures.
+	 * connect_ms bounds its connects, idle_ms the wait for its bytes.
+	 * Messages about one are "URL: what happened".
+	 */
+	const char *const *webseeds;
+	size_t nwebseeds;
 	/* Told the port once listening (may be NULL). */
 	void (*on_listen)(void *arg, uint16_t port);
 	void *arg;

@@ -15,6 +15,7 @@
 #include "held.h"
 #include "serve.h"
 #include "swarm.h"
+#include "webseed.h"
 #include "wire.h"
 
 /* Peers requesting one block at once in endgame. */
@@ -67,6 +68,7 @@ struct piece {
 	int solo;		/* failed once: one peer fetches it all */
 	int held;		/* verified, waiting for its turn */
 	int hashing;		/* in the hasher's hands */
+	int ws;			/* web seed fetching it, plus 1, or 0 */
 };
 
 /*
@@ -237,6 +239,7 @@ struct swarm {
 	unsigned npaused;	/* peers with rpaused set */
 	int up_starved;		/* a block held back for want of tokens */
 	struct up_state up;
+	struct bt_webseeds ws;	/* BEP 19 (lib/webseed) */
 };
 
 /* swarm.c, for the upload side. */

@@ -209,6 +209,20 @@ int bt_http_scrape_url(const char *base,
  */
 int bt_http_get(const char *url, const struct bt_tracker_opts *o,
     struct bt_buf *body, long *status, struct bt_err *e);
+/*
+ * Web seeds (BEP 19, lib/webseed): GET bytes [from, from + len) of url
+ * into buf with a Range header. 0 when exactly len bytes came with 206,
+ * or with 200 for a range that is the whole resource; else -1 with e
+ * (the HTTP status, a length that differs, more than max_redirects
+ * redirects, no connection in connect_ms, no byte for idle_ms, or *stop
+ * set by another thread, which ends the transfer within about a second).
+ */
+struct bt_http_range {
+	int connect_ms, idle_ms, max_redirects;
+	const int *stop;	/* read atomically; may be NULL */
+};
+int bt_http_get_range(const char *url, int64_t from, size_t len,
+    uint8_t *buf, const struct bt_http_range *o, struct bt_err *e);
 int bt_http_global_init(struct bt_err *e);
 void bt_http_global_free(void);
 

@@ -11,6 +11,7 @@
 
 #include "btlimits.h"
 #include "tracker.h"
+#include "util.h"
 
 static int curl_users;
 
@@ -128,6 +129,135 @@ bt_http_get(const char *url, const struct bt_tracker_opts *o,
 	setup(c, url, o, &k, cerr);
 	rc = curl_easy_perform(c);
 	r = outcome(c, rc, &k, cerr, status, e);
+	curl_easy_cleanup(c);
+	return r;
+}
+
+/* Web seeds: one range of a file into a caller's buffer. */
+
+struct range_sink {
+	uint8_t *buf;
+	size_t len, got;
+	int toolong;
+	const struct bt_http_range *o;
+	long long t_byte;	/* the last byte, or the start */
+	curl_off_t seen;	/* bytes counted at t_byte */
+	int idle, stopped;
+};
+
+static size_t
+on_range(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct range_sink *k = arg;
+	size_t n = size * nmemb;
+
+	if (n > k->len - k->got) {
+		k->toolong = 1;
+		return 0;
+	}
+	memcpy(k->buf + k->got, p, n);
+	k->got += n;
+	return n;
+}
+
+/* Called at least once a second: the idle clock and the stop flag. */
+static int
+on_range_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct range_sink *k = arg;
+	long long now = bt_now_ms();
+
+	(void)dltotal;
+	(void)ultotal;
+	(void)ulnow;
+	if (k->o->stop != NULL && __atomic_load_n(k->o->stop,
+	    __ATOMIC_RELAXED)) {
+		k->stopped = 1;
+		return 1;
+	}
+	if (dlnow != k->seen) {
+		k->seen = dlnow;
+		k->t_byte = now;
+	} else if (k->o->idle_ms > 0 && now - k->t_byte > k->o->idle_ms) {
+		k->idle = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int
+bt_http_get_range(const char *url, int64_t from, size_t len, uint8_t *buf,
+    const struct bt_http_range *o, struct bt_err *e)
+{
+	char cerr[CURL_ERROR_SIZE], range[64];
+	struct range_sink k;
+	long status = 0;
+	CURL *c;
+	CURLcode rc;
+	int r = 0;
+
+	if (len == 0)
+		return 0;
+	memset(&k, 0, sizeof(k));
+	k.buf = buf;
+	k.len = len;
+	k.o = o;
+	k.t_byte = bt_now_ms();
+	if ((c = curl_easy_init()) == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "libcurl: cannot "
+		    "start a transfer");
+	snprintf(range, sizeof(range), "%lld-%lld", (long long)from,
+	    (long long)from + (long long)len - 1);
+	cerr[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_RANGE, range);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)o->max_redirects);
+	if (o->connect_ms > 0)
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+		    (long)o->connect_ms);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, BT_USER_AGENT);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_range);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_range_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &k);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (k.stopped)
+		r = bt_errf(e, BT_EX_TEMPFAIL, -1, "stopped");
+	else if (k.idle)
+		r = bt_errf(e, BT_EX_UNAVAILABLE, -1, "no data in %d ms "
+		    "(limit BT_SWARM_IDLE_MS, --idle-timeout)", o->idle_ms);
+	else if (rc == CURLE_TOO_MANY_REDIRECTS)
+		r = bt_errf(e, BT_EX_UNAVAILABLE, -1, "more than %d redirects "
+		    "(limit BT_WEBSEED_MAX_REDIRECTS)", o->max_redirects);
+	else if (status != 0 && status != 206 && status != 200)
+		r = bt_errf(e, BT_EX_UNAVAILABLE, -1, "HTTP status %ld for "
+		    "bytes %s", status, range);
+	else if (k.toolong)
+		r = bt_errf(e, BT_EX_DATAERR, -1, "more than the %zu bytes "
+		    "asked for (bytes %s, HTTP status %ld)", len, range,
+		    status);
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		r = bt_errf(e, BT_EX_UNAVAILABLE, -1, "timed out: %s",
+		    cerr[0] ? cerr : curl_easy_strerror(rc));
+	else if (rc != CURLE_OK)
+		r = bt_errf(e, BT_EX_UNAVAILABLE, -1, "%s",
+		    cerr[0] ? cerr : curl_easy_strerror(rc));
+	else if (k.got != len)
+		r = bt_errf(e, BT_EX_DATAERR, -1, "%zu bytes for the %zu "
+		    "asked for (bytes %s, HTTP status %ld)", k.got, len, range,
+		    status);
+	else if (status == 200 && from != 0)
+		/* The whole resource, not our range: it is longer. */
+		r = bt_errf(e, BT_EX_DATAERR, -1, "HTTP status 200, not 206, "
+		    "for bytes %s", range);
 	curl_easy_cleanup(c);
 	return r;
 }

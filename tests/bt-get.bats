@@ -188,7 +188,7 @@ slow_assemble() {
 	run -66 --separate-stderr bt-get nosuch.torrent "$out"
 	assert_equal "$stderr" "bt-verify: nosuch.torrent: No such file or directory"
 	run -64 --separate-stderr bt-get
-	assert_equal "$stderr" "usage: bt-get [-qv] [-f list] [-P port] [-p peers] [-r retries] [-w seconds] [--only glob] [--recheck] torrent|magnet [dir]"
+	assert_equal "$stderr" "usage: bt-get [-qv] [-f list] [-P port] [-p peers] [-r retries] [-w seconds] [--no-webseed] [--only glob] [--recheck] torrent|magnet [dir]"
 	run -64 --separate-stderr bt-get - "$out"
 	run -64 --separate-stderr bt-get -r x set.torrent
 	assert_equal "${stderr_lines[0]}" "bt-get: -r x: not a whole number"
