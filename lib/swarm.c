@@ -1,4 +1,6 @@
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -68,6 +70,13 @@ bt_sw_plog(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	plog(s, p, level, "%s", msg);
+}
+
+/* Peers past the handshake at once: a seeder's cap, or a downloader's. */
+static unsigned
+max_active(const struct swarm *s)
+{
+	return s->so != NULL ? s->maxconns : BT_SWARM_MAX_CONNS;
 }
 
 static int
@@ -1060,6 +1069,44 @@ flush(struct swarm *s, struct peer *p)
 	return 0;
 }
 
+/*
+ * The line of a peer closed: as it happened while we download; in the
+ * seeding role, and for a limit, "[limit NAME (VALUE): ]dropped: why (N
+ * bytes sent)" once past the handshake, "...closed: why" before it.
+ */
+static void
+drop_line(struct swarm *s, struct peer *p, int level, const char *why)
+{
+	int cut = p->limit[0] != '\0';
+
+	if (s->so == NULL && !cut)
+		plog(s, p, level, "%s", why);
+	else if (p->state == PS_ACTIVE)
+		plog(s, p, level, "%s%sdropped: %s (%llu bytes sent)",
+		    p->limit, cut ? ": " : "", why,
+		    (unsigned long long)p->up.bytes);
+	else
+		plog(s, p, level, "%s%sclosed: %s", p->limit,
+		    cut ? ": " : "", why);
+}
+
+void
+bt_sw_cut(struct swarm *s, struct peer *p, int bad, const char *limit,
+    double value, const char *unit, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	if (p->state == PS_CLOSED)
+		return;
+	snprintf(p->limit, sizeof(p->limit), "limit %s (%.15g%s%s)", limit,
+	    value, *unit ? " " : "", unit);
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	drop(s, p, bad ? BT_LOG_BAD : BT_LOG_INFO, "%s", why);
+}
+
 void
 bt_sw_drop(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 {
@@ -1084,9 +1131,15 @@ drop(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	plog(s, p, level, "%s", why);
+	drop_line(s, p, level, why);
 	if (level == BT_LOG_BAD)
 		s->st.dropped++;
+	/* An upload slot comes free: given at the next tick. */
+	if (!p->up.sv.choked && p->up.interested)
+		s->need_fill = 1;
+	free(p->told);
+	p->told = NULL;
+	p->ntold = 0;
 	if (p->rmode == R_BODY && p->body_kind == BODY_BLOCK &&
 	    p->body != NULL && piece_of(s, p->bpiece) != NULL) {
 		struct piece *pc = piece_of(s, p->bpiece);
@@ -1128,9 +1181,16 @@ drop(struct swarm *s, struct peer *p, int level, const char *fmt, ...)
 	p->rpaused = p->inoff = 0;
 	if (p->fd >= 0) {
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, p->fd, NULL);
+		if (p->limit[0] != '\0') {
+			struct linger lg = { 1, 0 };
+
+			setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg,
+			    sizeof(lg));
+		}
 		close(p->fd);
 		p->fd = -1;
 	}
+	s->nclosed++;
 	free(p->q);
 	p->q = NULL;
 	p->out = NULL;		/* the same allocation */
@@ -1358,7 +1418,9 @@ send_extensions(struct swarm *s, struct peer *p)
 	memset(&hc, 0, sizeof(hc));
 	memset(&b, 0, sizeof(b));
 	hc.pex = 1;
-	hc.reqq = BT_SWARM_MAX_QUEUE;
+	hc.reqq = s->so != NULL ? BT_SEED_MAX_QUEUE : BT_SWARM_MAX_QUEUE;
+	/* BEP 21: a seeder downloads nothing. */
+	hc.upload_only = s->so != NULL;
 	/* BEP 10 "p": the port we listen on, so that it may dial back. */
 	if (s->up.on)
 		hc.port = s->st.port;
@@ -1390,16 +1452,16 @@ ext_begin(struct swarm *s, struct peer *p, uint8_t xid, uint32_t len)
 	if (!(p->rsv & BT_RSV_EXT) || (xid != BT_EXT_HANDSHAKE &&
 	    xid != BT_EXT_UT_PEX && xid != BT_EXT_UT_METADATA))
 		return 0;
+	/* Before reading any of it. */
 	if (xid == BT_EXT_UT_METADATA && n - 1 > BT_SEED_MD_MAX_MSG) {
-		drop(s, p, BT_LOG_BAD, "ut_metadata message of %zu bytes over "
-		    "the limit of %d (limit BT_SEED_MD_MAX_MSG)", n - 1,
-		    BT_SEED_MD_MAX_MSG);
+		bt_sw_cut(s, p, 1, "BT_SEED_MD_MAX_MSG", BT_SEED_MD_MAX_MSG,
+		    "bytes", "ut_metadata message of %zu bytes", n - 1);
 		return -1;
 	}
 	if (n - 1 > BT_EXT_MAX_HANDSHAKE) {
-		drop(s, p, BT_LOG_BAD, "extended message of %zu bytes over "
-		    "the limit of %d (limit BT_EXT_MAX_HANDSHAKE)", n - 1,
-		    BT_EXT_MAX_HANDSHAKE);
+		bt_sw_cut(s, p, 1, "BT_EXT_MAX_HANDSHAKE", BT_EXT_MAX_HANDSHAKE,
+		    "bytes", "%s of %zu bytes", xid == BT_EXT_HANDSHAKE ?
+		    "extension handshake" : "ut_pex message", n - 1);
 		return -1;
 	}
 	if ((p->ext = malloc(n)) == NULL) {
@@ -1426,6 +1488,11 @@ ext_handshake(struct swarm *s, struct peer *p, const uint8_t *x, size_t n)
 	p->pex_id = h.ut_pex;
 	p->md_id = h.ut_metadata;
 	p->reqq = h.reqq > 0 ? h.reqq : 0;
+	p->lport = h.port;
+	/* BEP 11: our first ut_pex soon, then every pex_ms. */
+	if (p->pex_id != 0 && p->t_pextx == 0)
+		p->t_pextx = s->now + (s->pex_ms < BT_SEED_PEX_FIRST_MS ?
+		    s->pex_ms : BT_SEED_PEX_FIRST_MS);
 	if (p->reqq > 0)
 		plog(s, p, BT_LOG_INFO, "extension handshake: client \"%s\"%s, "
 		    "reqq %d", h.client, h.ut_pex ? ", ut_pex" : "", p->reqq);
@@ -1489,7 +1556,16 @@ peer_new(struct swarm *s, const struct bt_peer_addr *a)
 {
 	struct peer *p;
 
-	if (s->npeer >= s->cappeer || (p = calloc(1, sizeof(*p))) == NULL)
+	if (s->npeer >= s->cappeer) {
+		size_t cap = s->cappeer * 2 + 64;
+		struct peer **np = realloc(s->peer, cap * sizeof(*np));
+
+		if (np == NULL)
+			return NULL;
+		s->peer = np;
+		s->cappeer = cap;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->id = (int)s->npeer;
 	s->peer[s->npeer++] = p;
@@ -1541,6 +1617,259 @@ seed_first(struct swarm *s, struct peer *p)
 
 enum { PEX_ADDED, PEX_KNOWN, PEX_UNUSABLE, PEX_OVER };
 
+/* Our own listening address (trackers and ut_pex list us). */
+static int
+is_self(const struct swarm *s, const struct bt_peer_addr *a)
+{
+	uint8_t ip[16];
+	uint16_t port;
+
+	if (s->st.port == 0)
+		return 0;
+	if (a->sa.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&a->sa;
+
+		port = ntohs(in->sin_port);
+		if (port != s->st.port)
+			return 0;
+		if (in->sin_addr.s_addr == htonl(INADDR_LOOPBACK))
+			return 1;
+		return s->so != NULL && s->so->bind != NULL &&
+		    inet_pton(AF_INET, s->so->bind, ip) == 1 &&
+		    memcmp(&in->sin_addr, ip, 4) == 0;
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)&a->sa;
+
+		port = ntohs(in6->sin6_port);
+		if (port != s->st.port)
+			return 0;
+		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+			return 1;
+		return s->so != NULL && s->so->bind != NULL &&
+		    inet_pton(AF_INET6, s->so->bind, ip) == 1 &&
+		    memcmp(&in6->sin6_addr, ip, 16) == 0;
+	}
+}
+
+int
+bt_sw_add_peer(struct swarm *s, const struct bt_peer_addr *a)
+{
+	int r;
+
+	if (is_self(s, a))
+		return 0;
+	if (s->nadded >= BT_SEED_MAX_DIAL) {
+		slog(s, &s->said_dial, "%d peers added while running: more "
+		    "are ignored (limit BT_SEED_MAX_DIAL)", BT_SEED_MAX_DIAL);
+		return 0;
+	}
+	if (known_init(s) < 0 || (r = bt_peerlist_add(&s->known, a)) < 0)
+		return 0;
+	if (r == 0)
+		return 0;
+	if (peer_new(s, a) == NULL)
+		return 0;
+	s->nadded++;
+	return 1;
+}
+
+/* ---- ut_pex we send (BEP 11) ------------------------------------------- */
+
+/* Where a peer listens, for PEX: the address we dialled, or its IP with
+   the "p" of its extension handshake; 0 if we do not know. */
+static int
+listen_addr(const struct peer *p, struct bt_peer_addr *a)
+{
+	*a = p->addr;
+	if (!p->up.incoming)
+		return 1;
+	if (p->lport == 0)
+		return 0;
+	if (a->sa.ss_family == AF_INET)
+		((struct sockaddr_in *)&a->sa)->sin_port = htons(p->lport);
+	else
+		((struct sockaddr_in6 *)&a->sa)->sin6_port = htons(p->lport);
+	return 1;
+}
+
+static void
+pex_key(const struct bt_peer_addr *a, struct pexkey *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (a->sa.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&a->sa;
+
+		k->k[0] = 4;
+		memcpy(k->k + 1, &in->sin_addr, 4);
+		memcpy(k->k + 17, &in->sin_port, 2);
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)&a->sa;
+
+		k->k[0] = 6;
+		memcpy(k->k + 1, &in6->sin6_addr, 16);
+		memcpy(k->k + 17, &in6->sin6_port, 2);
+	}
+}
+
+static void
+pex_addr(const struct pexkey *k, struct bt_peer_addr *a)
+{
+	bt_peer_from_raw(a, k->k + 1, k->k[0] == 4 ? 4 : 16,
+	    (uint16_t)(k->k[17] << 8 | k->k[18]));
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct pexkey));
+}
+
+/*
+ * The peers others may dial (sorted, once each), for the messages due
+ * this tick: those that dialled us and told their port, and those we
+ * dialled. Flags: BT_PEX_SEED for a seed, BT_PEX_REACHABLE for one we
+ * reached.
+ */
+static int
+pex_build(struct swarm *s)
+{
+	struct bt_peer_addr a;
+	struct {
+		struct pexkey k;
+		uint8_t f;
+	} *v;
+	size_t i, n = 0;
+
+	free(s->pconn);
+	free(s->pconnflags);
+	s->pconn = NULL;
+	s->pconnflags = NULL;
+	s->npconn = 0;
+	if ((v = malloc((s->npeer + 1) * sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *q = s->peer[i];
+
+		if (q->state != PS_ACTIVE || !listen_addr(q, &a))
+			continue;
+		pex_key(&a, &v[n].k);
+		v[n].f = (q->seed ? BT_PEX_SEED : 0) |
+		    (q->up.incoming ? 0 : BT_PEX_REACHABLE);
+		n++;
+	}
+	qsort(v, n, sizeof(*v), key_cmp);
+	if ((s->pconn = malloc((n + 1) * sizeof(*s->pconn))) == NULL ||
+	    (s->pconnflags = malloc(n + 1)) == NULL) {
+		free(v);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (s->npconn > 0 && memcmp(&s->pconn[s->npconn - 1], &v[i].k,
+		    sizeof(v[i].k)) == 0)
+			continue;
+		s->pconn[s->npconn] = v[i].k;
+		s->pconnflags[s->npconn++] = v[i].f;
+	}
+	free(v);
+	return 0;
+}
+
+/*
+ * BEP 11: our message to p: the peers connected since the last one
+ * (never p itself) and those gone since, at most BT_PEX_SEND_PEERS of
+ * each (the rest go next time). Nothing new: no message.
+ */
+static void
+pex_send(struct swarm *s, struct peer *p)
+{
+	struct bt_peer_addr add[BT_PEX_SEND_PEERS], del[BT_PEX_SEND_PEERS];
+	uint8_t fl[BT_PEX_SEND_PEERS];
+	struct bt_peer_addr me;
+	struct pexkey self, *told;
+	struct bt_buf b = { 0 };
+	size_t i = 0, j = 0, nt = 0, na = 0, nd = 0;
+	int hasself = listen_addr(p, &me);
+
+	if (hasself)
+		pex_key(&me, &self);
+	if ((told = malloc((s->npconn + p->ntold + 1) * sizeof(*told))) ==
+	    NULL)
+		return;
+	while (i < s->npconn || j < p->ntold) {
+		int c = i == s->npconn ? 1 : j == p->ntold ? -1 :
+		    key_cmp(&s->pconn[i], &p->told[j]);
+
+		if (c == 0) {
+			told[nt++] = p->told[j];
+			i++;
+			j++;
+		} else if (c < 0) {
+			/* Connected, not told: added. */
+			if ((!hasself || key_cmp(&s->pconn[i], &self) != 0) &&
+			    na < BT_PEX_SEND_PEERS) {
+				pex_addr(&s->pconn[i], &add[na]);
+				fl[na++] = s->pconnflags[i];
+				told[nt++] = s->pconn[i];
+			}
+			i++;
+		} else {
+			/* Told, gone: dropped. */
+			if (nd < BT_PEX_SEND_PEERS)
+				pex_addr(&p->told[j], &del[nd++]);
+			else
+				told[nt++] = p->told[j];
+			j++;
+		}
+	}
+	if (na == 0 && nd == 0) {
+		free(p->told);
+		p->told = told;
+		p->ntold = nt;
+		return;
+	}
+	if (bt_pex_encode(&b, p->pex_id, add, fl, na, del, nd) < 0 || b.oom) {
+		free(told);
+		bt_buf_free(&b);
+		drop(s, p, BT_LOG_INFO, "out of memory");
+		return;
+	}
+	/* The out buffer full of requests: the same diff next time. */
+	if (bt_sw_out_room(p) < b.len) {
+		free(told);
+		bt_buf_free(&b);
+		return;
+	}
+	free(p->told);
+	p->told = told;
+	p->ntold = nt;
+	out_add(p, (const uint8_t *)b.p, b.len);
+	plog(s, p, BT_LOG_INFO, "ut_pex sent: %zu added, %zu dropped", na, nd);
+	bt_buf_free(&b);
+}
+
+/* The messages due: about once a minute to each peer (BEP 11). */
+static void
+pex_tick(struct swarm *s)
+{
+	size_t i;
+	int built = 0;
+
+	for (i = 0; i < s->npeer; i++) {
+		struct peer *p = s->peer[i];
+
+		if (p->state != PS_ACTIVE || p->pex_id == 0 ||
+		    p->t_pextx == 0 || s->now < p->t_pextx)
+			continue;
+		if (!built && pex_build(s) < 0)
+			return;
+		built = 1;
+		pex_send(s, p);
+		p->t_pextx = s->now + s->pex_ms;
+		if (p->state == PS_ACTIVE)
+			flush(s, p);
+	}
+}
+
 static int
 pex_add(struct swarm *s, struct peer *from, const struct bt_peer_addr *a,
     unsigned flags)
@@ -1550,7 +1879,12 @@ pex_add(struct swarm *s, struct peer *from, const struct bt_peer_addr *a,
 
 	if (!addr_usable(a, &from->addr))
 		return PEX_UNUSABLE;
-	if (s->npeer - s->ninitial >= BT_PEX_MAX_PEERS) {
+	/* A seeder has nothing to get from a seed. */
+	if (s->so != NULL && (flags & BT_PEX_SEED))
+		return PEX_KNOWN;
+	if (is_self(s, a))
+		return PEX_KNOWN;
+	if (s->st.learned >= BT_PEX_MAX_PEERS) {
 		slog(s, &s->said_pex, "%d peers learned through PEX: more are "
 		    "ignored (limit BT_PEX_MAX_PEERS)", BT_PEX_MAX_PEERS);
 		return PEX_OVER;
@@ -1618,10 +1952,12 @@ pex_message(struct swarm *s, struct peer *p, const uint8_t *x, size_t n)
 	}
 	p->t_pex = s->now;
 	memset(&px, 0, sizeof(px));
+	/* A message that does not parse drops the peer, as a malformed
+	   ut_metadata one does. */
 	if (bt_pex_parse(x, n, BT_PEX_MAX_MSG_PEERS, &px, &e) < 0) {
-		plog(s, p, BT_LOG_INFO, "ut_pex message ignored: %s", e.msg);
 		bt_pex_free(&px);
-		return 0;
+		drop(s, p, BT_LOG_BAD, "%s", e.msg);
+		return -1;
 	}
 	for (k = 0; k < px.ndropped; k++)
 		pex_dropped(s, p, &px.dropped[k]);
@@ -1654,10 +1990,9 @@ md_request(struct swarm *s, struct peer *p, uint32_t piece)
 	size_t max = (size_t)BT_SEED_MD_ASKS * np;
 
 	if (++p->mdasks > max) {
-		drop(s, p, BT_LOG_BAD, "ut_metadata request flood: %u requests "
-		    "for %u piece%s of metadata (limit BT_SEED_MD_ASKS, %d a "
-		    "piece)", p->mdasks, np, np == 1 ? "" : "s",
-		    BT_SEED_MD_ASKS);
+		bt_sw_cut(s, p, 1, "BT_SEED_MD_ASKS", BT_SEED_MD_ASKS, "",
+		    "ut_metadata request flood: %u requests for %u piece%s of "
+		    "metadata", p->mdasks, np, np == 1 ? "" : "s");
 		return -1;
 	}
 	/* BEP 10: an answer goes under the id its handshake gave. */
@@ -1933,6 +2268,10 @@ message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m,
 		interest(s, p, i);
 		return 0;
 	case BT_MSG_BITFIELD:
+		/* aria2 sends one after have none: a seeder, which uses
+		   none of it, lets it pass. */
+		if (p->saw_avail && s->so != NULL)
+			return 0;
 		if (p->saw_avail) {
 			drop(s, p, BT_LOG_BAD, "bitfield not first");
 			return -1;
@@ -1944,6 +2283,12 @@ message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m,
 	case BT_MSG_HAVE_ALL:
 		if (fast_only(s, p, id) < 0)
 			return -1;
+		if (p->saw_avail && s->so != NULL) {
+			/* aria2 says it so once complete. */
+			if (!p->seed)
+				became_seed(s, p);
+			return 0;
+		}
 		if (p->saw_avail) {
 			drop(s, p, BT_LOG_BAD, "have all not first");
 			return -1;
@@ -1955,6 +2300,8 @@ message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m,
 	case BT_MSG_HAVE_NONE:
 		if (fast_only(s, p, id) < 0)
 			return -1;
+		if (p->saw_avail && s->so != NULL)
+			return 0;
 		if (p->saw_avail) {
 			drop(s, p, BT_LOG_BAD, "have none not first");
 			return -1;
@@ -2015,9 +2362,9 @@ parse(struct swarm *s, struct peer *p, size_t *need)
 			continue;
 		}
 		if (len > BT_WIRE_MAX_MSG) {
-			drop(s, p, BT_LOG_BAD, "message of %u bytes over the "
-			    "limit of %d (limit BT_WIRE_MAX_MSG)", len,
-			    BT_WIRE_MAX_MSG);
+			/* Before reading any of it. */
+			bt_sw_cut(s, p, 1, "BT_WIRE_MAX_MSG", BT_WIRE_MAX_MSG,
+			    "bytes", "message of %u bytes", len);
 			return -1;
 		}
 		if (p->hlen < 5) {
@@ -2083,7 +2430,13 @@ activate(struct swarm *s, struct peer *p)
 		return -1;
 	}
 	s->st.peers++;
-	plog(s, p, BT_LOG_INFO, "handshake done%s",
+	s->st.handshakes++;
+	p->up.t_unint = s->now;
+	if (s->so != NULL)
+		plog(s, p, BT_LOG_INFO, "connected (%s)",
+		    p->up.incoming ? "in" : "out");
+	else
+		plog(s, p, BT_LOG_INFO, "handshake done%s",
 	    p->rsv == (BT_RSV_FAST | BT_RSV_EXT) ?
 	    " (fast extension, extension protocol)" :
 	    p->rsv == BT_RSV_FAST ? " (fast extension)" :
@@ -2110,6 +2463,7 @@ handshake_read(struct swarm *s, struct peer *p)
 		return -1;
 	}
 	p->hslen += (size_t)r;
+	p->t_rx = s->now;
 	st = bt_wire_handshake_check(p->hs, p->hslen, s->t->info_hash,
 	    s->our_id, &e);
 	if (st < 0) {
@@ -2120,7 +2474,7 @@ handshake_read(struct swarm *s, struct peer *p)
 		return 1;
 	/* What both sides speak: the bits we set that it set too. */
 	p->rsv = bt_wire_reserved(p->hs) & (BT_RSV_FAST | BT_RSV_EXT);
-	if (s->st.peers >= BT_SWARM_MAX_CONNS) {
+	if (s->st.peers >= max_active(s)) {
 		/*
 		 * Every slot taken: it waits, its socket unread, until one
 		 * is free (its messages stay in the kernel's buffer).
@@ -2211,6 +2565,7 @@ readable(struct swarm *s, struct peer *p)
 			break;
 		}
 		got += (size_t)r;
+		p->t_rx = s->now;
 		if (s->c->download_rate > 0)
 			s->dn_tokens -= (double)r;
 		if (p->rmode == R_BODY) {
@@ -2242,6 +2597,76 @@ readable(struct swarm *s, struct peer *p)
 	}
 }
 
+/* ---- the peer list on a pipe (the seeding role) ------------------------ */
+
+static void dial_more(struct swarm *);
+
+static void
+peer_line(struct swarm *s)
+{
+	struct bt_peer_addr a;
+	struct bt_err e;
+	char *l = s->line, msg[sizeof(s->line) + 300];
+
+	s->line[s->linelen] = '\0';
+	s->lineno++;
+	if (s->linelen > 0 && l[s->linelen - 1] == '\r')
+		l[--s->linelen] = '\0';
+	while (*l == ' ' || *l == '\t')
+		l++;
+	if (*l == '\0' || *l == '#')
+		return;
+	if (bt_peer_parse(l, &a, &e) < 0) {
+		if (s->c->on_log != NULL) {
+			snprintf(msg, sizeof(msg), "peer list: line %u: %.255s",
+			    s->lineno, e.msg);
+			s->c->on_log(s->c->arg, BT_LOG_INFO, msg);
+		}
+		return;
+	}
+	bt_sw_add_peer(s, &a);
+}
+
+/* Peer list lines as they arrive: each peer is dialled at once. */
+static void
+read_peer_fd(struct swarm *s)
+{
+	char buf[4096], msg[200];
+	ssize_t r, i;
+
+	r = read(s->peer_fd, buf, sizeof(buf));
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		if (s->linelen > 0 && !s->longline)
+			peer_line(s);
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->peer_fd, NULL);
+		s->peer_fd = -1;
+		return;
+	}
+	for (i = 0; i < r; i++) {
+		if (buf[i] == '\n') {
+			if (!s->longline)
+				peer_line(s);
+			else
+				s->lineno++;
+			s->linelen = 0;
+			s->longline = 0;
+		} else if (s->linelen + 1 < sizeof(s->line))
+			s->line[s->linelen++] = buf[i];
+		else if (!s->longline) {
+			s->longline = 1;
+			if (s->c->on_log != NULL) {
+				snprintf(msg, sizeof(msg), "peer list: line "
+				    "%u: over %zu bytes", s->lineno + 1,
+				    sizeof(s->line) - 1);
+				s->c->on_log(s->c->arg, BT_LOG_INFO, msg);
+			}
+		}
+	}
+	dial_more(s);
+}
+
 /* ---- timers ------------------------------------------------------------ */
 
 /*
@@ -2253,7 +2678,8 @@ static void
 dial_more(struct swarm *s)
 {
 	while (s->next_try < s->npeer && s->npending < s->maxpending &&
-	    (s->st.peers < BT_SWARM_MAX_CONNS ||
+	    (s->so != NULL ? s->nconn < s->maxconns :
+	    s->st.peers < BT_SWARM_MAX_CONNS ||
 	    s->nparked < BT_SWARM_MAX_PARKED)) {
 		struct peer *p = s->peer[s->next_try++];
 
@@ -2299,6 +2725,147 @@ held_back(struct peer *p)
 	    recv(p->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
+/*
+ * The seeding role's clocks (a seeder's limits, named as bt-seed names
+ * them): a connect or a handshake that takes too long; a peer that
+ * does not read what we send, says nothing, or is not interested, for
+ * --idle. A peer waiting for an unchoke has nothing to say but
+ * keep-alives (BEP 3: every two minutes), so it is allowed
+ * BT_SEED_IDLE_MS at least whatever --idle says. Two seeds have
+ * nothing to say to each other.
+ */
+static void
+seed_timers(struct swarm *s, struct peer *p)
+{
+	long long idle = s->so->idle_ms, silent = idle;
+	uint8_t m[4];
+
+	switch (p->state) {
+	case PS_CONNECTING:
+		if (s->now - p->t_state > s->connect_ms)
+			bt_sw_cut(s, p, 0, "BT_SEED_CONNECT_MS",
+			    s->connect_ms / 1000.0, "s", "connect: no answer "
+			    "in %g s", s->connect_ms / 1000.0);
+		return;
+	case PS_HANDSHAKE:
+		if (s->now - p->t_state > s->handshake_ms)
+			bt_sw_cut(s, p, 0, "BT_SEED_HANDSHAKE_MS",
+			    s->handshake_ms / 1000.0, "s", "no handshake in "
+			    "%g s", s->handshake_ms / 1000.0);
+		return;
+	case PS_PARKED:
+		if (s->st.peers < max_active(s))
+			unpark(s, p);
+		return;
+	case PS_ACTIVE:
+		break;
+	default:
+		return;
+	}
+	if (out_pending(s, p) && s->now - p->t_sent > idle) {
+		bt_sw_cut(s, p, 0, "--idle", idle / 1000.0, "s", "not reading: "
+		    "nothing sent for %g s", idle / 1000.0);
+		return;
+	}
+	if (p->up.sv.choked && p->up.interested && silent < BT_SEED_IDLE_MS)
+		silent = BT_SEED_IDLE_MS;
+	if (s->now - p->t_rx > silent) {
+		bt_sw_cut(s, p, 0, silent > idle ? "BT_SEED_IDLE_MS" : "--idle",
+		    silent / 1000.0, "s", "idle for %g s", silent / 1000.0);
+		return;
+	}
+	if (!p->up.interested && s->now - p->up.t_unint > idle) {
+		bt_sw_cut(s, p, 0, "--idle", idle / 1000.0, "s", "not "
+		    "interested for %g s", idle / 1000.0);
+		return;
+	}
+	if (p->seed && !p->up.interested && s->up.held.n == s->npieces) {
+		drop(s, p, BT_LOG_INFO, "peer is a seed");
+		return;
+	}
+	if (!out_pending(s, p) && s->now - p->t_sent > BT_SEED_KEEPALIVE_MS) {
+		out_add(p, m, bt_wire_keepalive(m));
+		p->t_sent = s->now;
+	}
+	if (out_pending(s, p))
+		flush(s, p);
+}
+
+/* Bytes we do not serve, for the trackers. */
+static int64_t
+seed_left(const struct swarm *s)
+{
+	int64_t l = s->t->total_length - (int64_t)s->up.held.n *
+	    s->t->piece_length;
+
+	return l < 0 ? 0 : l;
+}
+
+/* Once a second in the seeding role. */
+static void
+seed_second(struct swarm *s)
+{
+	if (s->starved) {
+		s->starved = 0;
+		s->need_fill = 1;
+	}
+	if (s->paused_until != 0 && s->now >= s->paused_until) {
+		if (s->spare < 0)
+			s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		s->paused_until = 0;
+		bt_up_listeners(s, 1);
+	}
+	if (s->ann.efd >= 0)
+		bt_sann_update(&s->ann, (int64_t)s->st.uploaded,
+		    seed_left(s));
+}
+
+/*
+ * Closed peers leave the table once they are many (a seeder meets
+ * peers for days): the rest keep their order, their ids change, and
+ * the pieces in flight learn the new ids of their peers.
+ */
+static void
+compact(struct swarm *s)
+{
+	int *map;
+	size_t j, n = 0, try = 0, init = 0;
+	unsigned i, b;
+
+	if ((map = malloc(s->npeer * sizeof(*map))) == NULL)
+		return;
+	for (j = 0; j < s->npeer; j++) {
+		struct peer *p = s->peer[j];
+
+		if (p->state == PS_CLOSED) {
+			map[j] = -1;
+			free(p);
+			continue;
+		}
+		if (j < s->next_try)
+			try++;
+		if (j < s->ninitial)
+			init++;
+		map[j] = (int)n;
+		p->id = (int)n;
+		s->peer[n++] = p;
+	}
+	for (i = 0; i < s->nact; i++) {
+		struct piece *pc = &s->act[i];
+
+		if (pc->owner >= 0)
+			pc->owner = map[pc->owner];
+		for (b = 0; b < pc->nblocks; b++)
+			if (pc->bfrom[b] >= 0)
+				pc->bfrom[b] = map[pc->bfrom[b]];
+	}
+	free(map);
+	s->npeer = n;
+	s->next_try = try;
+	s->ninitial = init;
+	s->nclosed = 0;
+}
+
 static void
 tick(struct swarm *s)
 {
@@ -2310,6 +2877,10 @@ tick(struct swarm *s)
 	for (i = 0; i < s->npeer; i++) {
 		struct peer *p = s->peer[i];
 
+		if (s->so != NULL) {
+			seed_timers(s, p);
+			continue;
+		}
 		switch (p->state) {
 		case PS_CONNECTING:
 			if (s->now - p->t_state > s->connect_ms) {
@@ -2329,7 +2900,7 @@ tick(struct swarm *s)
 			continue;
 		case PS_PARKED:
 			/* A free slot: parked peers come in, in list order. */
-			if (s->st.peers < BT_SWARM_MAX_CONNS)
+			if (s->st.peers < max_active(s))
 				unpark(s, p);
 			continue;
 		case PS_ACTIVE:
@@ -2409,9 +2980,20 @@ tick(struct swarm *s)
 		if (s->c->on_progress != NULL)
 			s->c->on_progress(s->c->arg, &s->st);
 	}
+	if (second) {
+		if (s->so != NULL)
+			seed_second(s);
+		pex_tick(s);
+	}
 	bt_up_tick(s);
+	if (s->need_fill) {
+		s->need_fill = 0;
+		bt_up_fill_slots(s);
+	}
 	ws_assign(s);
 	ws_yield(s);
+	if (s->nclosed > 64 && s->nclosed * 2 > s->npeer)
+		compact(s);
 	dial_more(s);
 }
 
@@ -2497,13 +3079,18 @@ setup(struct swarm *s, const struct bt_swarm_conf *c,
 	s->c = c;
 	s->t = t;
 	s->e = e;
+	s->so = c->seed;
 	s->npieces = t->npieces;
+	s->pex_ms = c->seed != NULL && c->seed->pex_ms > 0 ? c->seed->pex_ms :
+	    BT_SEED_PEX_INTERVAL_MS;
 	s->connect_ms = c->connect_ms > 0 ? c->connect_ms : BT_SWARM_CONNECT_MS;
 	s->handshake_ms = c->handshake_ms > 0 ? c->handshake_ms :
 	    BT_SWARM_HANDSHAKE_MS;
 	s->idle_ms = c->idle_ms > 0 ? c->idle_ms : BT_SWARM_IDLE_MS;
 	s->snub_ms = c->snub_ms > 0 ? c->snub_ms : BT_SWARM_SNUB_MS;
 	s->maxpending = max_pending();
+	if (s->so != NULL)
+		bt_up_seed_limits(s);
 	s->maxact = (unsigned)(cap / t->piece_length);
 	if (s->maxact < 2)
 		s->maxact = 2;
@@ -2529,7 +3116,9 @@ setup(struct swarm *s, const struct bt_swarm_conf *c,
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
 	for (i = 0; i < s->npieces; i++) {
 		s->pmap[i] = NO_PIECE;
-		if (c->want == NULL || bt_bit_get(c->want, i)) {
+		/* A seeder wants nothing. */
+		if (c->seed == NULL &&
+		    (c->want == NULL || bt_bit_get(c->want, i))) {
 			s->pstate[i] = P_WANTED;
 			s->st.wanted++;
 		}
@@ -2549,8 +3138,9 @@ setup(struct swarm *s, const struct bt_swarm_conf *c,
 	if (s->ep < 0)
 		return bt_errf(e, BT_EX_SOFTWARE, -1, "epoll: %s",
 		    strerror(errno));
-	/* Without the thread, pieces are hashed inline: slower, as safe. */
-	if (hash_start(s) < 0)
+	/* Without the thread, pieces are hashed inline: slower, as safe.
+	   A seeder hashes nothing it receives. */
+	if (s->so != NULL || hash_start(s) < 0)
 		s->h.running = 0;
 	if (c->nwebseeds > 0) {
 		struct epoll_event ev;
@@ -2576,7 +3166,10 @@ teardown(struct swarm *s)
 
 	/* Web seeds and the hasher may still use a piece: stop them
 	   before any free. */
+	bt_up_stop_announcing(s);
 	bt_webseeds_stop(&s->ws);
+	if (s->spare >= 0)
+		close(s->spare);
 	hash_stop(s);
 	for (k = 0; k < s->npeer; k++) {
 		struct peer *p = s->peer[k];
@@ -2587,6 +3180,7 @@ teardown(struct swarm *s)
 		free(p->ext);
 		free(p->allowed);
 		free(p->mdq);
+		free(p->told);
 		bt_buf_free(&p->md);
 		bt_up_drop(p);
 		free(p->q);
@@ -2598,6 +3192,8 @@ teardown(struct swarm *s)
 		free(s->pool[--s->npool]);
 	free(s->peer);
 	bt_peerlist_free(&s->known);
+	free(s->pconn);
+	free(s->pconnflags);
 	free(s->pstate);
 	free(s->avail);
 	free(s->pmap);
@@ -2622,6 +3218,9 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 	s->ep = -1;
 	s->h.efd = -1;
 	s->ws.efd = -1;
+	s->ann.efd = -1;
+	s->spare = -1;
+	s->peer_fd = -1;
 	s->up.lfd[0] = s->up.lfd[1] = -1;
 	s->start = s->now = s->t_tick = s->t_sec = bt_now_ms();
 	s->t_refill = s->start;
@@ -2638,6 +3237,14 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 		if (s->failed) {
 			rc = -1;
 			break;
+		}
+		/* A seeder runs until it is told to stop. */
+		if (s->so != NULL) {
+			if ((s->so->stop != NULL && *s->so->stop) ||
+			    (s->so->exit_after > 0 && s->now - s->start >=
+			    (long long)(s->so->exit_after * 1000)))
+				break;
+			goto wait;
 		}
 		if (s->st.done == s->st.wanted) {
 			/* --linger: serve the peers that still want ours. */
@@ -2687,6 +3294,14 @@ wait:
 				bt_up_accept(s, ev[i].data.ptr);
 				continue;
 			}
+			if (ev[i].data.ptr == &s->ann) {
+				bt_up_announced(s);
+				continue;
+			}
+			if (ev[i].data.ptr == &s->peer_fd) {
+				read_peer_fd(s);
+				continue;
+			}
 			if (p->state == PS_CONNECTING) {
 				connected(s, p);
 				continue;
@@ -2718,7 +3333,16 @@ wait:
 		} else if (!s->failed)
 			dial_more(s);	/* slots freed by refusals and closes */
 	}
+	if (s->so != NULL) {
+		size_t k;
+
+		for (k = 0; k < s->npeer; k++)
+			drop(s, s->peer[k], BT_LOG_INFO, "stopping");
+	}
+	bt_up_stop_announcing(s);
 	s->st.elapsed_ms = bt_now_ms() - s->start;
+	if (s->so != NULL)
+		s->st.held = s->up.held.n;
 	if (st != NULL)
 		*st = s->st;
 	teardown(s);

@@ -34,6 +34,7 @@
 #include "err.h"
 #include "metainfo.h"
 #include "peerlist.h"
+#include "seed.h"
 
 struct bt_swarm_stats {
 	uint32_t wanted;	/* pieces asked for */
@@ -54,6 +55,11 @@ struct bt_swarm_stats {
 	unsigned incoming;	/* connections accepted */
 	unsigned uploaded_to;	/* peers that got at least one block */
 	uint64_t uploaded;	/* block bytes sent */
+	uint64_t blocks;	/* blocks sent */
+	uint64_t handshakes;	/* peers past the handshake, in all */
+	uint64_t refused;	/* connections refused (limits, descriptors) */
+	uint32_t bad;		/* held pieces found bad or missing */
+	unsigned announces, announce_errors;	/* the seeding role's */
 };
 
 /* Levels of on_log messages. */
@@ -129,6 +135,22 @@ struct bt_swarm_conf {
 	 */
 	const char *const *webseeds;
 	size_t nwebseeds;
+	/*
+	 * The seeding role (bt-seed), when not NULL: nothing is fetched;
+	 * the pieces of dir are held (checked at the start by
+	 * seed->nthreads threads when seed->verify, else each at its first
+	 * read); the engine listens on seed->bind (NULL: every address) and
+	 * seed->port, dials seed->dial and the lines of seed->peer_fd as
+	 * they come, announces to seed->trackers on a thread of its own,
+	 * and runs until *seed->stop is set or seed->exit_after passes.
+	 * A seeder's limits apply: BT_SEED_MAX_CONNS connections (fewer
+	 * under a low RLIMIT_NOFILE), BT_SEED_CONNECT_MS and
+	 * BT_SEED_HANDSHAKE_MS (shortened by seed->idle_ms), and a peer
+	 * silent, not interested or not reading for seed->idle_ms is cut.
+	 * Its lines go to on_log; want, sequential, the timeouts, port,
+	 * slots, linger_ms and upload_rate above are not read.
+	 */
+	const struct bt_seed_opts *seed;
 	/* Told the port once listening (may be NULL). */
 	void (*on_listen)(void *arg, uint16_t port);
 	void *arg;

@@ -13,6 +13,7 @@
 #include "btlimits.h"
 #include "choker.h"
 #include "held.h"
+#include "seed_int.h"
 #include "serve.h"
 #include "swarm.h"
 #include "webseed.h"
@@ -108,6 +109,13 @@ struct up_peer {
 	uint32_t hsent;		/* entries of the have log sent to it */
 	long long t_active;	/* when it became active */
 	long long t_up;		/* its last interest or block sent */
+	long long t_unint;	/* since when it is not interested in us */
+};
+
+/* An address as PEX compares it: family, IP (IPv4 in the first 4
+   bytes), port, so that memcmp sorts. */
+struct pexkey {
+	uint8_t k[19];
 };
 
 struct peer {
@@ -144,6 +152,16 @@ struct peer {
 	uint8_t pex_id;		/* its id for ut_pex; 0: not spoken */
 	long long t_pex;	/* when its last ut_pex was taken (0: never) */
 	unsigned pflags;	/* its BT_PEX_* flags when learned by PEX */
+	uint16_t lport;		/* "p" of its extension handshake, or 0 */
+	/* ut_pex we send: when the next is due (0: not yet), what it has
+	   been told (sorted) */
+	long long t_pextx;
+	struct pexkey *told;
+	size_t ntold;
+	long long t_rx;		/* its last byte received */
+	/* cut for a limit: "limit NAME (VALUE)" for its line, and the
+	   connection is reset, not closed */
+	char limit[96];
 	/*
 	 * BEP 9: its id for ut_metadata (0: not spoken); the requests it
 	 * made, counted against BT_SEED_MD_ASKS; the answers waiting, as
@@ -240,6 +258,32 @@ struct swarm {
 	int up_starved;		/* a block held back for want of tokens */
 	struct up_state up;
 	struct bt_webseeds ws;	/* BEP 19 (lib/webseed) */
+
+	/* The seeding role (c->seed), see swarm.h. */
+	const struct bt_seed_opts *so;
+	unsigned maxconns;	/* connections at once */
+	size_t nofile, inuse;	/* RLIMIT_NOFILE, descriptors open at start */
+	int fdcache;		/* descriptors of the folder kept open */
+	int spare;		/* kept for EMFILE (bt_up_accept) */
+	long long paused_until;	/* listeners off: out of descriptors */
+	int full;		/* at maxconns: said once until below */
+	int starved;		/* a peer choked for want of descriptors */
+	int need_fill;		/* an upload slot may have come free */
+	struct bt_sann ann;	/* the announce thread */
+	int peer_fd;		/* a peer list read as it comes, or -1 */
+	char line[256];		/* a partial line of it */
+	size_t linelen;
+	int longline;
+	unsigned lineno;
+	size_t nadded;		/* peers added while running (BT_SEED_MAX_DIAL) */
+	int said_dial;
+	/* ut_pex we send (both roles): every pex_ms; the peers connected
+	   that others may dial, built once a tick when a message is due */
+	int pex_ms;
+	struct pexkey *pconn;
+	uint8_t *pconnflags;
+	size_t npconn;
+	unsigned nclosed;	/* PS_CLOSED in peer[] (compacted) */
 };
 
 /* swarm.c, for the upload side. */
@@ -252,6 +296,17 @@ size_t bt_sw_out_room(const struct peer *);
 int bt_sw_flush(struct swarm *, struct peer *);
 struct peer *bt_sw_incoming(struct swarm *, int fd,
     const struct bt_peer_addr *);
+/*
+ * Cut p off for a limit: its line says "limit NAME (VALUE UNIT)", and
+ * the connection is reset, so that what was queued for it is not kept
+ * in the kernel. bad: it misbehaved (counted in dropped).
+ */
+void bt_sw_cut(struct swarm *, struct peer *, int bad, const char *limit,
+    double value, const char *unit, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* A peer to dial while running (a tracker, the peer list on a pipe, ut_pex
+   in the seeding role): 1 queued, 0 known, ours or over a limit. */
+int bt_sw_add_peer(struct swarm *, const struct bt_peer_addr *);
 
 /*
  * swarm_upload.c: the upload side. bt_up_open listens (unless
@@ -280,5 +335,15 @@ void bt_up_tick(struct swarm *);
 int bt_up_linger(struct swarm *);
 int bt_up_waiting(const struct swarm *);
 void bt_up_drop(struct peer *);
+/* The seeding role: a seeder's limits, connections and open data files
+   within RLIMIT_NOFILE (before any descriptor of the engine's). */
+void bt_up_seed_limits(struct swarm *);
+/* Free upload slots to the interested peers waiting, at once. */
+void bt_up_fill_slots(struct swarm *);
+/* The listeners in the epoll set (1) or out of it (0). */
+void bt_up_listeners(struct swarm *, int on);
+/* The announce thread found peers; at the end, announce stopped. */
+void bt_up_announced(struct swarm *);
+void bt_up_stop_announcing(struct swarm *);
 
 #endif

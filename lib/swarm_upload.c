@@ -15,18 +15,23 @@
  * 6) or dropped (BEP 3): never a byte still in flight.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "fast.h"
 #include "seed_int.h"
+#include "store.h"
 #include "swarm_int.h"
 
 /* The upload buffer: a batch of blocks, with their headers. */
@@ -69,6 +74,7 @@ choke(struct peer *p)
 	if (p->up.sv.choked)
 		return;
 	bt_serve_choke(&p->up.sv);
+	p->up.optimistic = 0;
 	send_simple(p, BT_MSG_CHOKE);
 	while (bt_serve_next(&p->up.sv, &r))
 		reject(p, r.index, r.begin, r.len);
@@ -77,10 +83,12 @@ choke(struct peer *p)
 /* ---- listening --------------------------------------------------------- */
 
 static int
-listen_on(struct swarm *s, int family, uint16_t port, struct bt_err *e)
+listen_on(struct swarm *s, int family, const void *addr, uint16_t port,
+    struct bt_err *e)
 {
 	struct sockaddr_storage ss;
 	struct epoll_event ev;
+	char txt[INET6_ADDRSTRLEN];
 	socklen_t sl;
 	int fd, one = 1;
 
@@ -90,18 +98,21 @@ listen_on(struct swarm *s, int family, uint16_t port, struct bt_err *e)
 
 		in->sin_family = AF_INET;
 		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, addr, 4);
 		sl = sizeof(*in);
 	} else {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons(port);
+		memcpy(&in6->sin6_addr, addr, 16);
 		sl = sizeof(*in6);
 	}
+	inet_ntop(family, addr, txt, sizeof(txt));
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "cannot listen on "
-		    "port %u: %s", port, strerror(errno));
+		    "%s port %u: %s", txt, port, strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -112,7 +123,7 @@ listen_on(struct swarm *s, int family, uint16_t port, struct bt_err *e)
 		close(fd);
 		errno = err;
 		return bt_errf(e, BT_EX_UNAVAILABLE, -1, "cannot listen on "
-		    "port %u: %s", port, strerror(err));
+		    "%s port %u: %s", txt, port, strerror(err));
 	}
 	sl = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -128,13 +139,133 @@ listen_on(struct swarm *s, int family, uint16_t port, struct bt_err *e)
 		    strerror(errno));
 	}
 	s->up.lfd[s->up.nl++] = fd;
+	if (s->so != NULL && s->c->on_log != NULL) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "listening on %s port %u", txt,
+		    s->st.port);
+		s->c->on_log(s->c->arg, BT_LOG_INFO, msg);
+	}
 	return 0;
+}
+
+/* -b ADDRESS, or every address: IPv4, and IPv6 on the same port when
+   the system has it. */
+static int
+open_listeners(struct swarm *s, const char *bind, uint16_t port,
+    struct bt_err *e)
+{
+	uint8_t a[16];
+
+	if (bind != NULL) {
+		if (inet_pton(AF_INET, bind, a) == 1)
+			return listen_on(s, AF_INET, a, port, e);
+		if (inet_pton(AF_INET6, bind, a) == 1)
+			return listen_on(s, AF_INET6, a, port, e);
+		return bt_errf(e, BT_EX_USAGE, -1, "'%s' is not an IPv4 or "
+		    "IPv6 address", bind);
+	}
+	memset(a, 0, sizeof(a));
+	if (listen_on(s, AF_INET, a, port, e) < 0)
+		return -1;
+	if (listen_on(s, AF_INET6, a, s->st.port, e) < 0 &&
+	    errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL &&
+	    errno != EADDRINUSE)
+		return -1;
+	return 0;
+}
+
+void
+bt_up_listeners(struct swarm *s, int on)
+{
+	struct epoll_event ev;
+	int i;
+
+	for (i = 0; i < s->up.nl; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = on ? EPOLLIN : 0;
+		ev.data.ptr = &s->up.lfd[i];
+		epoll_ctl(s->ep, EPOLL_CTL_MOD, s->up.lfd[i], &ev);
+	}
 }
 
 int
 bt_up_is_listener(const struct swarm *s, const void *ptr)
 {
 	return ptr == &s->up.lfd[0] || ptr == &s->up.lfd[1];
+}
+
+static void
+ulog(struct swarm *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+ulog(struct swarm *s, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	if (s->c->on_log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->c->on_log(s->c->arg, BT_LOG_INFO, msg);
+}
+
+/*
+ * Out of descriptors with a connection waiting: take it with the spare
+ * descriptor and close it, so that it does not wake us again and again;
+ * without a spare, the listeners go out of the epoll set for a second.
+ */
+static void
+out_of_fds(struct swarm *s, int lfd)
+{
+	int fd;
+
+	if (s->spare >= 0) {
+		close(s->spare);
+		if ((fd = accept(lfd, NULL, NULL)) >= 0)
+			close(fd);
+		s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		s->st.refused++;
+		ulog(s, "connection refused: out of file descriptors "
+		    "(RLIMIT_NOFILE %zu)", s->nofile);
+		return;
+	}
+	ulog(s, "out of file descriptors (RLIMIT_NOFILE %zu): not accepting "
+	    "for 1 s", s->nofile);
+	bt_up_listeners(s, 0);
+	s->paused_until = s->now + 1000;
+}
+
+/* The seeding role: a connection over BT_SEED_MAX_CONNS is closed. */
+static int
+seed_refuse(struct swarm *s, int fd)
+{
+	if (s->nconn < s->maxconns) {
+		s->full = 0;
+		return 0;
+	}
+	close(fd);
+	s->st.refused++;
+	if (!s->full) {
+		if (s->maxconns < BT_SEED_MAX_CONNS && s->inuse > 7)
+			ulog(s, "limit BT_SEED_MAX_CONNS (%u under "
+			    "RLIMIT_NOFILE %zu, %zu open at start): more "
+			    "connections refused", s->maxconns, s->nofile,
+			    s->inuse);
+		else if (s->maxconns < BT_SEED_MAX_CONNS)
+			ulog(s, "limit BT_SEED_MAX_CONNS (%u under "
+			    "RLIMIT_NOFILE %zu): more connections refused",
+			    s->maxconns, s->nofile);
+		else
+			ulog(s, "limit BT_SEED_MAX_CONNS (%d): more "
+			    "connections refused", BT_SEED_MAX_CONNS);
+		s->full = 1;
+	}
+	ulog(s, "connection refused: %u peers already", s->nconn);
+	return 1;
 }
 
 void
@@ -153,9 +284,14 @@ bt_up_accept(struct swarm *s, const void *ptr)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			return;		/* EAGAIN; out of descriptors */
+			if (errno == EMFILE || errno == ENFILE)
+				out_of_fds(s, lfd);
+			return;		/* EAGAIN, or nothing to do */
 		}
-		if (s->up.nincoming >= BT_SWARM_MAX_INCOMING ||
+		if (s->so != NULL) {
+			if (seed_refuse(s, fd))
+				continue;
+		} else if (s->up.nincoming >= BT_SWARM_MAX_INCOMING ||
 		    s->npending >= s->maxpending) {
 			close(fd);
 			if (!s->up.said_refused && s->c->on_log != NULL) {
@@ -180,7 +316,7 @@ bt_up_accept(struct swarm *s, const void *ptr)
 		}
 		s->up.nincoming++;
 		s->st.incoming++;
-		if (p->state != PS_CLOSED)
+		if (p->state != PS_CLOSED && s->so == NULL)
 			bt_sw_plog(s, p, BT_LOG_INFO, "dialled us");
 	}
 }
@@ -211,12 +347,185 @@ scan_dir(struct swarm *s, struct bt_err *e)
 	return 0;
 }
 
+/*
+ * Descriptors open now under nofile (stdio, and any a parent left us):
+ * the ones that take a number we could use.
+ */
+static size_t
+open_fds(size_t nofile)
+{
+	struct dirent *de;
+	DIR *d;
+	size_t n = 0;
+	int self;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return 3;
+	self = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+
+		if (de->d_name[0] != '.' && *end == '\0' && fd != self &&
+		    fd >= 0 && (size_t)fd < nofile)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+void
+bt_up_seed_limits(struct swarm *s)
+{
+	const struct bt_seed_opts *o = s->so;
+	struct rlimit rl;
+	size_t cache = BT_SEED_FD_CACHE, nofile, extra, max;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		nofile = (size_t)rl.rlim_cur;
+	else
+		nofile = 1 << 20;
+	s->nofile = nofile;
+	/*
+	 * 16 for the rest: stdio, epoll, listeners, eventfd, spare, data
+	 * dir (9), the announces' sockets (3), and up to 4 a parent left
+	 * open; more than that lower the peers.
+	 */
+	s->inuse = open_fds(nofile);
+	extra = s->inuse > 7 ? s->inuse - 7 : 0;
+	if (cache > nofile / 4)
+		cache = nofile / 4 ? nofile / 4 : 1;
+	s->fdcache = (int)cache;
+	max = nofile > cache + 16 + extra ? nofile - cache - 16 - extra : 1;
+	s->maxconns = max > BT_SEED_MAX_CONNS ? BT_SEED_MAX_CONNS :
+	    (unsigned)max;
+	s->maxpending = s->maxconns < BT_SWARM_MAX_HALFOPEN ? s->maxconns :
+	    BT_SWARM_MAX_HALFOPEN;
+	/* A short --idle shortens the waits before a peer speaks too. */
+	s->handshake_ms = BT_SEED_HANDSHAKE_MS;
+	s->connect_ms = BT_SEED_CONNECT_MS;
+	if (o->idle_ms > 0 && o->idle_ms < s->handshake_ms)
+		s->handshake_ms = o->idle_ms;
+	if (o->idle_ms > 0 && o->idle_ms < s->connect_ms)
+		s->connect_ms = o->idle_ms;
+}
+
+/* Every piece of the folder: checked now, or each at its first read. */
+static int
+seed_check(struct swarm *s, struct bt_err *e)
+{
+	uint8_t *state;
+	uint32_t i;
+
+	if (!s->so->verify) {
+		for (i = 0; i < s->npieces; i++)
+			bt_held_set(&s->up.held, i, 0);
+		return 0;
+	}
+	if ((state = calloc(s->npieces ? s->npieces : 1, 1)) == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	if (bt_store_verify(s->t, s->c->dir, s->so->nthreads, state, e) < 0) {
+		free(state);
+		return -1;
+	}
+	for (i = 0; i < s->npieces; i++) {
+		if (state[i] == BT_PIECE_GOOD)
+			bt_held_set(&s->up.held, i, 1);
+		else
+			s->st.bad++;
+	}
+	free(state);
+	return 0;
+}
+
+/*
+ * The seeding role: listen first (a port in use fails at once), check
+ * the folder, then the trackers, the peers given, the peer list on a
+ * pipe.
+ */
+static int
+seed_open(struct swarm *s, struct bt_err *e)
+{
+	const struct bt_seed_opts *o = s->so;
+	struct epoll_event ev;
+	size_t i;
+
+	s->up.slots = o->slots > 0 ? o->slots : BT_SEED_SLOTS;
+	if (bt_held_open(&s->up.held, s->t, s->c->dir, s->fdcache, 0, e) < 0)
+		return -1;
+	if (open_listeners(s, o->bind, o->port, e) < 0)
+		return -1;
+	s->up.on = 1;
+	if (seed_check(s, e) < 0)
+		return -1;
+	ulog(s, "%u of %u pieces to serve", s->up.held.n, s->npieces);
+	s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (bt_sann_start(&s->ann, s->t, o, s->our_id, s->st.port,
+	    s->t->total_length - (int64_t)s->up.held.n * s->t->piece_length,
+	    e) < 0)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &s->ann;
+	if (s->ann.efd >= 0)
+		epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ann.efd, &ev);
+	if (o->dial != NULL)
+		for (i = 0; i < o->dial->n; i++)
+			bt_sw_add_peer(s, &o->dial->peer[i]);
+	if (o->peer_fd >= 0) {
+		int fl = fcntl(o->peer_fd, F_GETFL);
+
+		ev.data.ptr = &s->peer_fd;
+		if (fl >= 0 &&
+		    fcntl(o->peer_fd, F_SETFL, fl | O_NONBLOCK) == 0 &&
+		    epoll_ctl(s->ep, EPOLL_CTL_ADD, o->peer_fd, &ev) == 0)
+			s->peer_fd = o->peer_fd;
+		else
+			ulog(s, "peer list: cannot wait on it: %s",
+			    strerror(errno));
+	}
+	return 0;
+}
+
+void
+bt_up_announced(struct swarm *s)
+{
+	struct bt_peerlist l = { 0 };
+	uint64_t cnt;
+	size_t i;
+
+	/* Reset the counter; EAGAIN only means nothing new. */
+	(void)!read(s->ann.efd, &cnt, sizeof(cnt));
+	bt_sann_take(&s->ann, &l);
+	for (i = 0; i < l.n; i++)
+		bt_sw_add_peer(s, &l.peer[i]);
+	bt_peerlist_free(&l);
+}
+
+void
+bt_up_stop_announcing(struct swarm *s)
+{
+	if (s->ann.efd < 0)
+		return;
+	bt_sann_stop(&s->ann);
+	s->st.announces = s->ann.ok;
+	s->st.announce_errors = s->ann.failed;
+	s->ann.efd = -1;
+}
+
 int
 bt_up_open(struct swarm *s, struct bt_err *e)
 {
 	const struct bt_swarm_conf *c = s->c;
 
 	s->up.lfd[0] = s->up.lfd[1] = -1;
+	if (getrandom(&s->up.rnd, sizeof(s->up.rnd), 0) != sizeof(s->up.rnd))
+		s->up.rnd = 1;
+	if ((s->up.hlog = malloc(((size_t)s->npieces + 1) *
+	    sizeof(*s->up.hlog))) == NULL)
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
+	if (s->so != NULL)
+		return seed_open(s, e);
 	s->up.slots = c->slots > 0 ? c->slots : BT_CHOKE_SLOTS;
 	if (getrandom(&s->up.rnd, sizeof(s->up.rnd), 0) != sizeof(s->up.rnd))
 		s->up.rnd = 1;
@@ -232,12 +541,7 @@ bt_up_open(struct swarm *s, struct bt_err *e)
 		return -1;
 	if (c->no_upload)
 		return 0;
-	if (listen_on(s, AF_INET, c->port, e) < 0)
-		return -1;
-	/* IPv6 on the same port, when the system has it. */
-	if (listen_on(s, AF_INET6, s->st.port, e) < 0 &&
-	    errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL &&
-	    errno != EADDRINUSE)
+	if (open_listeners(s, NULL, c->port, e) < 0)
 		return -1;
 	s->up.on = 1;
 	/* Under a low RLIMIT_NOFILE the listeners take connects' room. */
@@ -384,8 +688,7 @@ on_request(struct swarm *s, struct peer *p, uint32_t index, uint32_t begin,
 		return 0;
 	reject(p, index, begin, len);
 	if (r == BT_SERVE_CUT) {
-		bt_sw_drop(s, p, BT_LOG_BAD, "banned: %s (limit %s)", v.why,
-		    v.limit);
+		bt_sw_cut(s, p, 1, v.limit, v.value, "", "%s", v.why);
 		return -1;
 	}
 	if (r == BT_SERVE_NOMEM) {
@@ -393,7 +696,8 @@ on_request(struct swarm *s, struct peer *p, uint32_t index, uint32_t begin,
 		return -1;
 	}
 	if (r == BT_SERVE_FULL && v.why[0] != '\0')
-		bt_sw_plog(s, p, BT_LOG_INFO, "%s (limit %s)", v.why, v.limit);
+		bt_sw_plog(s, p, BT_LOG_INFO, "limit %s (%u): %s", v.limit,
+		    v.value, v.why);
 	return 0;
 }
 
@@ -425,6 +729,12 @@ bt_up_message(struct swarm *s, struct peer *p, uint8_t id, const uint8_t *m)
 			unchoke(p);
 		return 0;
 	case BT_MSG_NOT_INTERESTED:
+		if (p->up.interested) {
+			p->up.t_unint = s->now;
+			/* Its slot is free for another. */
+			if (!p->up.sv.choked)
+				s->need_fill = 1;
+		}
 		p->up.interested = 0;
 		return 0;
 	case BT_MSG_REQUEST:
@@ -452,13 +762,32 @@ bt_up_pending(const struct swarm *s, const struct peer *p)
 	    (s->c->upload_rate == 0 || s->up_tokens > 0);
 }
 
-/* The next BT_SEED_BATCH requests into the upload buffer (1), or 0. */
+/* A held piece read bad or missing: not served again, and said. */
+static void
+drop_piece(struct swarm *s, uint32_t index, int st)
+{
+	if (!bt_held_has(&s->up.held, index))
+		return;
+	bt_held_drop(&s->up.held, index);
+	s->st.bad++;
+	ulog(s, "piece %u: %s: no longer served", index,
+	    st == BT_SDATA_BAD ? "SHA-1 mismatch" : st == BT_SDATA_IOERR ?
+	    "read error" : "data missing");
+}
+
+/*
+ * The next BT_SEED_BATCH requests into the upload buffer (1), or 0:
+ * adjacent requests that follow in the queue are read at once (the
+ * piece is checked at its first read). A piece held that cannot be read
+ * is rejected, never guessed.
+ */
 int
 bt_up_fill(struct swarm *s, struct peer *p)
 {
 	struct up_peer *u = &p->up;
 	size_t len = 0;
-	int k, did = 0;
+	unsigned k = 0;
+	int did = 0;
 
 	if (!bt_up_pending(s, p))
 		return 0;
@@ -467,32 +796,70 @@ bt_up_fill(struct swarm *s, struct peer *p)
 		return -1;
 	}
 	/* --upload-rate: a block only while the bucket is not empty. */
-	for (k = 0; k < BT_SEED_BATCH && bt_up_pending(s, p); k++) {
-		struct bt_serve_req r;
+	while (k < BT_SEED_BATCH && bt_up_pending(s, p)) {
+		struct bt_serve_req r, rr[BT_SEED_BATCH];
+		uint8_t *run;
+		unsigned n, j;
+		uint32_t runlen, off;
 		int st;
 
 		bt_serve_next(&u->sv, &r);
 		did = 1;
-		st = bt_held_read(&s->up.held, r.index, r.begin, r.len,
-		    u->buf + len + BT_WIRE_PIECE_HDR_LEN);
-		if (st == BT_SDATA_BAD)
-			/* DIR changed under us: that copy is not served
-			   again (a piece still in memory would have been
-			   read from there). */
-			bt_held_drop(&s->up.held, r.index);
-		if (st != BT_SDATA_OK) {
-			/* Held but out of memory and not in DIR (or DIR
-			   changed): refused, never guessed. */
+		if (!bt_held_has(&s->up.held, r.index)) {
 			reject(p, r.index, r.begin, r.len);
 			continue;
 		}
-		bt_wire_piece_hdr(u->buf + len, r.index, r.begin, r.len);
-		len += BT_WIRE_PIECE_HDR_LEN + r.len;
-		if (s->c->upload_rate > 0)
-			s->up_tokens -= (double)(BT_WIRE_PIECE_HDR_LEN + r.len);
-		u->bytes += r.len;
-		u->win += r.len;
-		s->st.uploaded += r.len;
+		n = bt_serve_run(&u->sv, &r, BT_SEED_BATCH - 1 - k, &runlen);
+		rr[0] = r;
+		for (j = 1; j <= n; j++)
+			bt_serve_next(&u->sv, &rr[j]);
+		/* The blocks go after their headers: read into the space
+		   of the last ones, then moved into place. */
+		run = u->buf + len + (size_t)(n + 1) * BT_WIRE_PIECE_HDR_LEN;
+		st = bt_held_read(&s->up.held, r.index, r.begin, runlen, run);
+		if (st == BT_SDATA_AGAIN) {
+			/*
+			 * Out of descriptors: not the piece's fault. The
+			 * peer is choked (BEP 3: its requests go, it asks
+			 * again once unchoked) and unchoked within a second,
+			 * when some may be free: never left waiting for
+			 * blocks that will not come, never a busy loop.
+			 */
+			bt_sw_plog(s, p, BT_LOG_INFO, "out of file descriptors "
+			    "(RLIMIT_NOFILE %zu) reading piece %u: choked for "
+			    "now", s->nofile, r.index);
+			for (j = 0; j <= n; j++)
+				reject(p, rr[j].index, rr[j].begin, rr[j].len);
+			choke(p);
+			s->starved = 1;
+			break;
+		}
+		if (st != BT_SDATA_OK) {
+			/* DIR changed under us, or the piece is not in
+			   memory any more and DIR does not have it. */
+			if (st != BT_SDATA_MISSING || s->so != NULL)
+				drop_piece(s, r.index, st);
+			for (j = 0; j <= n; j++)
+				reject(p, rr[j].index, rr[j].begin, rr[j].len);
+			continue;
+		}
+		for (j = 0, off = 0; j <= n; j++) {
+			uint8_t *h = u->buf + len;
+
+			memmove(h + BT_WIRE_PIECE_HDR_LEN, run + off, rr[j].len);
+			bt_wire_piece_hdr(h, rr[j].index, rr[j].begin,
+			    rr[j].len);
+			off += rr[j].len;
+			len += BT_WIRE_PIECE_HDR_LEN + rr[j].len;
+			if (s->c->upload_rate > 0)
+				s->up_tokens -= (double)(BT_WIRE_PIECE_HDR_LEN +
+				    rr[j].len);
+			u->bytes += rr[j].len;
+			u->win += rr[j].len;
+			s->st.uploaded += rr[j].len;
+			s->st.blocks++;
+			k++;
+		}
 		u->t_up = s->now;
 		if (!u->served) {
 			u->served = 1;
@@ -502,6 +869,33 @@ bt_up_fill(struct swarm *s, struct peer *p)
 	u->len = len;
 	u->off = 0;
 	return did;
+}
+
+/* Between rounds of the choker: free slots go to waiting peers. */
+void
+bt_up_fill_slots(struct swarm *s)
+{
+	size_t j, busy = 0, cap = (size_t)s->up.slots + 1;
+
+	if (!s->up.on)
+		return;
+	for (j = 0; j < s->npeer; j++) {
+		struct peer *p = s->peer[j];
+
+		if (p->state == PS_ACTIVE && !p->up.sv.choked &&
+		    p->up.interested)
+			busy++;
+	}
+	for (j = 0; j < s->npeer && busy < cap; j++) {
+		struct peer *p = s->peer[j];
+
+		if (p->state == PS_ACTIVE && p->up.sv.choked &&
+		    p->up.interested) {
+			unchoke(p);
+			busy++;
+			bt_sw_flush(s, p);
+		}
+	}
 }
 
 /* ---- the choker and lingering ------------------------------------------ */

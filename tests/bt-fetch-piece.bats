@@ -406,7 +406,7 @@ hostile_beside() {
 }
 
 @test "a length prefix over the limit drops the peer before reading it" {
-	hostile_beside oversize "message of 268435456 bytes over the limit of 1048592 (limit BT_WIRE_MAX_MSG)"
+	hostile_beside oversize "limit BT_WIRE_MAX_MSG (1048592 bytes): dropped: message of 268435456 bytes (0 bytes sent)"
 }
 
 @test "a bitfield with spare bits set drops the peer" {
@@ -434,7 +434,7 @@ hostile_beside() {
 }
 
 @test "an extended message over BT_EXT_MAX_HANDSHAKE drops the peer before it is read" {
-	hostile_beside bigext "extended message of 70000 bytes over the limit of 65536 (limit BT_EXT_MAX_HANDSHAKE)"
+	hostile_beside bigext "limit BT_EXT_MAX_HANDSHAKE (65536 bytes): dropped: extension handshake of 70000 bytes (0 bytes sent)"
 }
 
 @test "a fast extension peer sending rejects of blocks never asked for is banned" {
@@ -772,7 +772,7 @@ hostile_md() {
 }
 
 @test "a ut_metadata request flood drops the peer, naming BT_SEED_MD_ASKS" {
-	hostile_beside mdflood "ut_metadata request flood: 5 requests for 1 piece of metadata (limit BT_SEED_MD_ASKS, 4 a piece)"
+	hostile_beside mdflood "limit BT_SEED_MD_ASKS (4): dropped: ut_metadata request flood: 5 requests for 1 piece of metadata (0 bytes sent)"
 }
 
 @test "a ut_metadata message without msg_type drops the peer" {
@@ -780,7 +780,7 @@ hostile_md() {
 }
 
 @test "a ut_metadata message over BT_SEED_MD_MAX_MSG drops the peer before it is read" {
-	hostile_beside mdbig "ut_metadata message of 2000 bytes over the limit of 1024 (limit BT_SEED_MD_MAX_MSG)"
+	hostile_beside mdbig "limit BT_SEED_MD_MAX_MSG (1024 bytes): dropped: ut_metadata message of 2000 bytes (0 bytes sent)"
 }
 
 @test "a ut_metadata message of an unknown type is ignored (BEP 9)" {

@@ -662,13 +662,12 @@ lt_listening() {
 	same_data "$BATS_TEST_TMPDIR/out"
 	run cat "$BATS_TEST_TMPDIR/h.out"
 	assert_output $'handshake\nextension handshake ut_pex=2\nut_pex sent'
-	run grep -c "^bt-seed: 127.0.0.1 $LPORT: dialing (ut_pex from 127.0.0.1 [0-9]*)$" \
+	run grep -c "^bt-seed: 127.0.0.1 [0-9]*: PEX: learned 127.0.0.1 $LPORT$" \
 	    "$SEED_LOG"
 	assert_output 1
 	run grep -c "^bt-seed: 127.0.0.1 $LPORT: connected (out)$" "$SEED_LOG"
 	assert_output 1
-	run grep -c "^bt-seed: 127.0.0.1 [0-9]*: ut_pex: 1 added (0 seeds), 0 dropped, 1 dialed$" \
-	    "$SEED_LOG"
+	run grep -c ": PEX: learned " "$SEED_LOG"
 	assert_output 1
 }
 
@@ -682,7 +681,7 @@ lt_listening() {
 	run grep -c "^bt-seed: 127.0.0.1 [0-9]*: ut_pex message [0-9]* ms after the last one ignored (limit BT_PEX_MIN_INTERVAL_MS)$" \
 	    "$SEED_LOG"
 	assert_output 1
-	run grep -c ": ut_pex: 1 added" "$SEED_LOG"
+	run grep -c ": PEX: learned " "$SEED_LOG"
 	assert_output 1
 }
 

@@ -247,7 +247,7 @@ hostile_alone() {
 
 @test "BT_WIRE_MAX_MSG: a length prefix of 256 MiB drops the peer before any allocation, and -v names the limit" {
 	hostile_alone oversize
-	assert_line --index 1 "bt-fetch-piece: $peer: message of 268435456 bytes over the limit of 1048592 (limit BT_WIRE_MAX_MSG)"
+	assert_line --index 1 "bt-fetch-piece: $peer: limit BT_WIRE_MAX_MSG (1048592 bytes): dropped: message of 268435456 bytes (0 bytes sent)"
 }
 
 @test "BT_SWARM_MAX_INFLIGHT: 16 MiB pieces from 3 seeders, two in flight at a time: memory stays near 32 MiB, and -v names the limit" {

@@ -323,9 +323,9 @@ mib_within() {
 	    "$port" >/dev/null || true
 	kill "$f" 2>/dev/null || true
 	wait "$f" 2>/dev/null || true
-	run grep -E ': banned: ' "$d/err"
-	assert_line --regexp "^bt-fetch-piece: 127\.0\.0\.1 [0-9]+: banned: 2001 requests while choked \(limit BT_SEED_MAX_CHOKED_REQUESTS\)$"
-	assert_line --regexp "^bt-fetch-piece: 127\.0\.0\.1 [0-9]+: banned: request for piece 40 of 40 \(limit BT_SEED_MAX_BAD_REQUESTS\)$"
+	run grep -E ': limit [A-Z_]+ \([0-9]+\): dropped: ' "$d/err"
+	assert_line --regexp "^bt-fetch-piece: 127\.0\.0\.1 [0-9]+: limit BT_SEED_MAX_CHOKED_REQUESTS \(2000\): dropped: 2001 requests while choked \(0 bytes sent\)$"
+	assert_line --regexp "^bt-fetch-piece: 127\.0\.0\.1 [0-9]+: limit BT_SEED_MAX_BAD_REQUESTS \(4\): dropped: request for piece 40 of 40 \([0-9]+ bytes sent\)$"
 	assert_equal "${#lines[@]}" 2
 }
 
