@@ -100,6 +100,7 @@ say() {
 }
 
 peers= retries=5 pause=2 quiet=0 verbose=0 recheck=0 port= sel= nows=
+fixed_port=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-f | --files | --only)
@@ -121,7 +122,7 @@ while [ $# -gt 0 ]; do
 			warn "$1 $2: not a port (1 to 65535)"
 			usage
 		fi
-		port=$2
+		port=$2 fixed_port=$2
 		shift 2
 		;;
 	-p | --peers)
@@ -292,15 +293,21 @@ metadata() {
 	return 0
 }
 
+# A port of the dynamic range (RFC 6335), drawn at random.
+any_port() {
+	echo $((49152 + $(od -An -N2 -tu2 /dev/urandom) % 16384))
+}
+
 # One round of the pipeline; each stage leaves its status in $tmp, and
 # bt-fetch-piece its messages (see judge). Without -p, the trackers are
-# those of the magnet link when there is one. With -P, the trackers are
-# told the port bt-fetch-piece listens on (else bt-announce's default,
-# and bt-fetch-piece listens where the kernel says).
+# those of the magnet link when there is one. The trackers are told the
+# port bt-fetch-piece listens on: -P PORT, else one drawn for the round
+# (taken by another program, that round fails and the next draws again).
 # $1 is the LIST, the rest the selection.
 fetch() {
 	l=$1
 	shift
+	[ -n "$fixed_port" ] || port=$(any_port)
 	rm -f "$tmp"/st.* "$tmp/fetch.err"
 	if [ -n "$peers" ]; then
 		echo 0 >"$tmp/st.1"

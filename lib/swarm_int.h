@@ -1,7 +1,8 @@
 /*
- * Inside lib/swarm: the engine's peers, pieces and state, shared by the
- * download side and its wire (swarm.c) and the upload side (listening,
- * serving, choking: swarm_upload.c). Not for cmd/.
+ * Inside lib/swarm, the one engine of bt-fetch-piece and bt-seed: its
+ * peers, pieces and state, shared by the swarm (swarm.c), the connection
+ * (conn.c), the download role (picker.c, webseed_use.c), the upload role
+ * (swarm_upload.c) and peer exchange (pex.c). Not for cmd/.
  */
 #ifndef BT_SWARM_INT_H
 #define BT_SWARM_INT_H
@@ -275,7 +276,7 @@ struct swarm {
 	size_t linelen;
 	int longline;
 	unsigned lineno;
-	size_t nadded;		/* peers added while running (BT_SEED_MAX_DIAL) */
+	size_t nadded;		/* peers added running (BT_SEED_MAX_DIAL) */
 	int said_dial;
 	/* ut_pex we send (both roles): every pex_ms; the peers connected
 	   that others may dial, built once a tick when a message is due */
@@ -286,16 +287,25 @@ struct swarm {
 	unsigned nclosed;	/* PS_CLOSED in peer[] (compacted) */
 };
 
-/* swarm.c, for the upload side. */
+/* swarm.c: the table of peers, lines about them and about limits. */
 void bt_sw_plog(struct swarm *, struct peer *, int, const char *, ...)
     __attribute__((format(printf, 4, 5)));
-void bt_sw_drop(struct swarm *, struct peer *, int, const char *, ...)
-    __attribute__((format(printf, 4, 5)));
+/* A limit of the engine was reached: said once a run. */
+void bt_sw_slog(struct swarm *, int *said, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Peers past the handshake at once: a seeder's cap, or a downloader's. */
+unsigned bt_sw_max_active(const struct swarm *);
+struct peer *bt_sw_peer_new(struct swarm *, const struct bt_peer_addr *);
+
+/* conn.c: the connection. */
 void bt_sw_out_add(struct peer *, const uint8_t *, size_t);
 size_t bt_sw_out_room(const struct peer *);
+void bt_sw_set_events(struct swarm *, struct peer *, int out);
+/* Bytes waiting to be sent: the out buffer, metadata, blocks. */
+int bt_sw_out_pending(const struct swarm *, const struct peer *);
 int bt_sw_flush(struct swarm *, struct peer *);
-struct peer *bt_sw_incoming(struct swarm *, int fd,
-    const struct bt_peer_addr *);
+void bt_sw_drop(struct swarm *, struct peer *, int, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
 /*
  * Cut p off for a limit: its line says "limit NAME (VALUE UNIT)", and
  * the connection is reset, so that what was queued for it is not kept
@@ -304,9 +314,56 @@ struct peer *bt_sw_incoming(struct swarm *, int fd,
 void bt_sw_cut(struct swarm *, struct peer *, int bad, const char *limit,
     double value, const char *unit, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+void bt_sw_try_connect(struct swarm *, struct peer *);
+/* A peer that dialled us: the handshake is checked as a dialled one's. */
+struct peer *bt_sw_incoming(struct swarm *, int fd,
+    const struct bt_peer_addr *);
+void bt_sw_connected(struct swarm *, struct peer *);
+/* Past the handshake, with a free slot: a connected peer. */
+int bt_sw_activate(struct swarm *, struct peer *);
+void bt_sw_readable(struct swarm *, struct peer *);
+
+/* picker.c: the download role. */
+int bt_sw_peer_has(const struct peer *, uint32_t);
+struct piece *bt_sw_piece_of(struct swarm *, uint32_t);
+void bt_sw_release_requests(struct swarm *, struct peer *, int cancel,
+    int forget);
+void bt_sw_piece_free_slot(struct swarm *, struct piece *);
+int bt_sw_hashing(const struct swarm *);
+struct piece *bt_sw_piece_start(struct swarm *, uint32_t, int owner);
+void bt_sw_piece_complete(struct swarm *, struct piece *);
+void bt_sw_hash_results(struct swarm *);
+int bt_sw_hash_start(struct swarm *);
+void bt_sw_hash_stop(struct swarm *);
+void bt_sw_fill_requests(struct swarm *, struct peer *);
+void bt_sw_on_choke(struct swarm *, struct peer *);
+int bt_sw_on_reject(struct swarm *, struct peer *, uint32_t, uint32_t,
+    uint32_t);
+void bt_sw_on_allowed_fast(struct swarm *, struct peer *, uint32_t);
+void bt_sw_on_suggest(struct swarm *, struct peer *, uint32_t);
+/* i: the piece a have named, or -1 for all it has. */
+void bt_sw_interest(struct swarm *, struct peer *, int64_t i);
+void bt_sw_became_seed(struct swarm *, struct peer *);
+/* A piece message's header: decide where its block goes. */
+int bt_sw_piece_header(struct swarm *, struct peer *, uint32_t, uint32_t,
+    uint32_t);
+void bt_sw_cancel_others(struct swarm *, struct peer *, uint32_t index,
+    uint32_t begin);
+
+/* webseed_use.c: web seeds in the download role. */
+void bt_sw_ws_banned(struct swarm *, struct piece *);
+int bt_sw_ws_usable(const struct swarm *);
+void bt_sw_ws_assign(struct swarm *);
+void bt_sw_ws_yield(struct swarm *);
+void bt_sw_ws_results(struct swarm *);
+
+/* pex.c: peer exchange, and peers added while running. */
 /* A peer to dial while running (a tracker, the peer list on a pipe, ut_pex
    in the seeding role): 1 queued, 0 known, ours or over a limit. */
 int bt_sw_add_peer(struct swarm *, const struct bt_peer_addr *);
+void bt_sw_pex_tick(struct swarm *);
+int bt_sw_pex_message(struct swarm *, struct peer *, const uint8_t *,
+    size_t);
 
 /*
  * swarm_upload.c: the upload side. bt_up_open listens (unless

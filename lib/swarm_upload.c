@@ -448,6 +448,7 @@ seed_open(struct swarm *s, struct bt_err *e)
 {
 	const struct bt_seed_opts *o = s->so;
 	struct epoll_event ev;
+	int64_t left;
 	size_t i;
 
 	s->up.slots = o->slots > 0 ? o->slots : BT_SEED_SLOTS;
@@ -460,9 +461,10 @@ seed_open(struct swarm *s, struct bt_err *e)
 		return -1;
 	ulog(s, "%u of %u pieces to serve", s->up.held.n, s->npieces);
 	s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Bytes we do not serve (the last piece may be short). */
+	left = s->t->total_length - (int64_t)s->up.held.n * s->t->piece_length;
 	if (bt_sann_start(&s->ann, s->t, o, s->our_id, s->st.port,
-	    s->t->total_length - (int64_t)s->up.held.n * s->t->piece_length,
-	    e) < 0)
+	    left < 0 ? 0 : left, e) < 0)
 		return -1;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
@@ -846,7 +848,8 @@ bt_up_fill(struct swarm *s, struct peer *p)
 		for (j = 0, off = 0; j <= n; j++) {
 			uint8_t *h = u->buf + len;
 
-			memmove(h + BT_WIRE_PIECE_HDR_LEN, run + off, rr[j].len);
+			memmove(h + BT_WIRE_PIECE_HDR_LEN, run + off,
+			    rr[j].len);
 			bt_wire_piece_hdr(h, rr[j].index, rr[j].begin,
 			    rr[j].len);
 			off += rr[j].len;

@@ -401,3 +401,29 @@ ${stderr_lines[2]}"
 	assert_success
 	assert_line "127.0.0.1 $ours"
 }
+
+@test "without -P, the tracker is told the port bt-fetch-piece listens on, one drawn for the round" {
+	port=$(free_port)
+	seed_lt tracked.torrent data "$port"
+	bt-announce -e started -l 0 -p "$port" tracked.torrent >/dev/null
+	mkdir -p "$BATS_TEST_TMPDIR/wrap"
+	cat >"$BATS_TEST_TMPDIR/wrap/bt-fetch-piece" <<-EOF
+	#!/bin/bash
+	args=()
+	for a in "\$@"; do [ "\$a" = -q ] || args+=("\$a"); done
+	exec "$BT_BIN/bt-fetch-piece" -v "\${args[@]}" \
+	    2>>"$BATS_TEST_TMPDIR/fetch.log"
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/wrap/bt-fetch-piece"
+	PATH="$BATS_TEST_TMPDIR/wrap:$PATH" run --separate-stderr \
+	    bt-get tracked.torrent "$out"
+	assert_success
+	all_identical "$out"
+	ours=$(sed -n 's/^bt-fetch-piece: listening on port //p' \
+	    "$BATS_TEST_TMPDIR/fetch.log")
+	[ "$ours" -ge 49152 ] && [ "$ours" -le 65535 ]
+	run bash -o pipefail -c 'bt-announce -l 0 -p "$1" tracked.torrent |
+	    bt-peers' _ "$(free_port)"
+	assert_success
+	assert_line "127.0.0.1 $ours"
+}
