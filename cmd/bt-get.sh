@@ -293,9 +293,10 @@ metadata() {
 	return 0
 }
 
-# A port of the dynamic range (RFC 6335), drawn at random.
+# A port drawn at random from the top of the dynamic range (RFC 6335),
+# above the ports Linux gives outgoing connections (32768 to 60999).
 any_port() {
-	echo $((49152 + $(od -An -N2 -tu2 /dev/urandom) % 16384))
+	echo $((61000 + $(od -An -N2 -tu2 /dev/urandom) % 4536))
 }
 
 # One round of the pipeline; each stage leaves its status in $tmp, and
@@ -337,6 +338,11 @@ judge() {
 	# bt-assemble said why; what bt-fetch-piece says then ("Broken
 	# pipe") is only the consequence, and is not repeated.
 	case $s in 74 | 66 | 70) return "$s" ;; esac
+	# A port we drew that another program holds: draw again, unsaid.
+	if [ -z "$fixed_port" ] && [ "$f" = 69 ] &&
+	    grep -q '^bt-fetch-piece: cannot listen on ' "$tmp/fetch.err"; then
+		return 1
+	fi
 	cat "$tmp/fetch.err" >&2 2>/dev/null
 	for st in "$a" "$p" "$f"; do
 		case $st in

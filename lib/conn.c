@@ -136,8 +136,15 @@ bt_sw_flush(struct swarm *s, struct peer *p)
 		p->t_sent = s->now;
 		if (md == 2) {
 			p->up.off += (size_t)w;
-			if (p->up.off == p->up.len)
+			if (p->up.off == p->up.len) {
 				p->up.off = p->up.len = 0;
+				/* Choked, it asks for nothing more: its
+				   buffer goes back (a seeder has hundreds). */
+				if (p->up.sv.choked && p->up.sv.qn == 0) {
+					free(p->up.buf);
+					p->up.buf = NULL;
+				}
+			}
 			continue;
 		}
 		if (md) {

@@ -529,11 +529,6 @@ bt_up_open(struct swarm *s, struct bt_err *e)
 	if (s->so != NULL)
 		return seed_open(s, e);
 	s->up.slots = c->slots > 0 ? c->slots : BT_CHOKE_SLOTS;
-	if (getrandom(&s->up.rnd, sizeof(s->up.rnd), 0) != sizeof(s->up.rnd))
-		s->up.rnd = 1;
-	if ((s->up.hlog = malloc(((size_t)s->npieces + 1) *
-	    sizeof(*s->up.hlog))) == NULL)
-		return bt_errf(e, BT_EX_SOFTWARE, -1, "out of memory");
 	/* Whole pieces within BT_SWARM_UP_CACHE (none past it: served
 	   from DIR); none when not uploading. */
 	if (bt_held_open(&s->up.held, s->t, c->dir, BT_SEED_FD_CACHE,

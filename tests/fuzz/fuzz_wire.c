@@ -9,14 +9,19 @@
  *
  * Input byte 0: bit 0 asks for sequential order, bit 1 sends the input
  * as the handshake too (no good one first), bit 2 wants only pieces 1
- * and 3. The torrent has 4 pieces of zeros (the last one short), so a
- * peer that sends zero blocks completes pieces that pass SHA-1.
+ * and 3, bit 3 runs the engine in its seeding role instead (bt_seed_run
+ * on a folder of the data, each piece checked at its first read), which
+ * dials the peer and serves it. The torrent has 4 pieces of zeros (the
+ * last one short), so a peer that sends zero blocks completes pieces
+ * that pass SHA-1, and every block a seeder sends is zeros.
  *
  * Checks: every piece handed over is wanted, handed over once, in order
  * when sequential, of the right size and its SHA-1 right; a run without
  * error delivered every wanted piece; a run that received every wanted
  * block, none of them bad, succeeds; a failed run says no usable peer
- * was left (never a timeout: the peer always hangs up).
+ * was left (never a timeout: the peer always hangs up). Seeding: the run
+ * stops cleanly once the peer is done, and every block sent is the
+ * torrent's (zeros).
  *
  * FUZZ_VERBOSE=1 in the environment prints each run's outcome and the
  * engine's log (build/fuzz/bin/fuzz_wire FILE replays one input).
@@ -28,6 +33,10 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -38,6 +47,7 @@
 #include "fuzz.h"
 #include "metainfo.h"
 #include "peerlist.h"
+#include "seed.h"
 #include "swarm.h"
 #include "wire.h"
 
@@ -68,7 +78,12 @@ struct serve {
 	const uint8_t *p;
 	size_t n;
 	int raw;
+	int seed;		/* the engine seeds: stop it when done */
+	unsigned badblocks;	/* blocks it sent that are not zeros */
 };
+
+static volatile sig_atomic_t seed_stop;
+static char seed_dir[64];
 
 static struct serve job;
 
@@ -100,7 +115,10 @@ struct engine_out {
 	uint8_t hdr[5];		/* length prefix and id */
 	size_t hlen;
 	uint32_t body_left;	/* payload bytes to skip */
+	uint32_t block_skip;	/* of a piece message: index and begin */
+	int in_block;
 	unsigned nreq;		/* request messages seen */
+	unsigned nonzero;	/* piece messages with a byte not zero */
 	int eof;
 };
 
@@ -114,6 +132,12 @@ engine_feed(struct engine_out *o, const uint8_t *p, size_t n)
 		}
 		if (o->body_left > 0) {
 			o->body_left--;
+			if (o->block_skip > 0)
+				o->block_skip--;
+			else if (o->in_block && *p != 0) {
+				o->nonzero++;
+				o->in_block = 0;
+			}
 			continue;
 		}
 		o->hdr[o->hlen++] = *p;
@@ -123,6 +147,8 @@ engine_feed(struct engine_out *o, const uint8_t *p, size_t n)
 			if (o->hdr[4] == BT_MSG_REQUEST)
 				o->nreq++;
 			o->body_left = bt_get32(o->hdr) - 1;
+			o->in_block = o->hdr[4] == BT_MSG_PIECE;
+			o->block_skip = o->in_block ? 8 : 0;
 			o->hlen = 0;
 		}
 	}
@@ -196,9 +222,15 @@ serve_one(const struct serve *sv)
 	}
 	send_all(fd, p, (size_t)(end - p));
 	shutdown(fd, SHUT_WR);
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+
+		if (r <= 0)
+			break;
+		engine_feed(&o, (const uint8_t *)buf, (size_t)r);
+	}
 	close(fd);
+	job.badblocks = o.nonzero;
 }
 
 /* The peer thread lives as long as the process: one connection a run. */
@@ -209,6 +241,8 @@ serve(void *arg)
 	for (;;) {
 		sem_wait(&go);
 		serve_one(&job);
+		if (job.seed)
+			seed_stop = 1;
 		sem_post(&done);
 	}
 	return NULL;
@@ -299,9 +333,72 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(line, sizeof(line), "127.0.0.1 %u", ntohs(sa.sin_port));
 	if (bt_peer_parse(line, &peer, &e) < 0)
 		abort();
+	/* The seeding role's folder: the data, all zeros. */
+	snprintf(seed_dir, sizeof(seed_dir), "/tmp/fuzz-wire-seed.%d",
+	    (int)getpid());
+	if (mkdir(seed_dir, 0700) < 0 && errno != EEXIST)
+		abort();
+	snprintf(line, sizeof(line), "%s/fuzz", seed_dir);
+	{
+		FILE *f = fopen(line, "w");
+
+		if (f == NULL || fseek(f, TOTAL - 1, SEEK_SET) != 0 ||
+		    fputc(0, f) == EOF || fclose(f) != 0)
+			abort();
+	}
 	if (sem_init(&go, 0, 0) < 0 || sem_init(&done, 0, 0) < 0 ||
 	    pthread_create(&th, NULL, serve, NULL) != 0)
 		abort();
+	return 0;
+}
+
+static void
+seed_log(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "wire: seed: %s\n", line);
+}
+
+/* The seeding role: it dials the peer, serves it, stops when told. */
+static int
+seed_one(const uint8_t *data, size_t size)
+{
+	struct bt_peerlist dial = { 0 };
+	struct bt_seed_opts o;
+	struct bt_seed_stats st;
+	struct bt_err e;
+	int rc;
+
+	if (bt_peerlist_add(&dial, &peer) < 0)
+		abort();
+	memset(&o, 0, sizeof(o));
+	o.bind = "127.0.0.1";
+	o.slots = 4;
+	o.verify = 0;
+	o.idle_ms = 8000;
+	o.exit_after = 20;
+	o.dial = &dial;
+	o.peer_fd = -1;
+	o.stop = &seed_stop;
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		o.log = seed_log;
+	seed_stop = 0;
+	job.raw = (data[0] & 2) != 0;
+	job.p = data + 1;
+	job.n = size - 1;
+	job.seed = 1;
+	job.badblocks = 0;
+	sem_post(&go);
+	rc = bt_seed_run(&tor, seed_dir, &o, &st, &e);
+	sem_wait(&done);
+	job.seed = 0;
+	bt_peerlist_free(&dial);
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "wire: seed run %d (%s), %llu blocks\n", rc,
+		    rc < 0 ? e.msg : "ok", (unsigned long long)st.blocks);
+	FUZZ_ASSERT(rc == 0, "the seeder failed: %s", e.msg);
+	FUZZ_ASSERT(job.badblocks == 0, "%u blocks sent that are not the "
+	    "torrent's", job.badblocks);
 	return 0;
 }
 
@@ -319,6 +416,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if (data[0] & 8)
+		return seed_one(data, size);
 	memset(&g, 0, sizeof(g));
 	g.last = -1;
 	g.sequential = data[0] & 1;
