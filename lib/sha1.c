@@ -9,6 +9,12 @@ bt_sha1(const void *p, size_t n, uint8_t out[BT_SHA1_LEN])
 	SHA1(p, n, out);
 }
 
+void
+bt_sha256(const void *p, size_t n, uint8_t out[BT_SHA256_LEN])
+{
+	SHA256(p, n, out);
+}
+
 int
 bt_sha1_init(struct bt_sha1 *s)
 {
