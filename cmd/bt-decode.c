@@ -219,23 +219,38 @@ tier_url(const struct bt_torrent *t, size_t i, size_t j)
 	return t->ntiers > 0 ? t->tiers[i].url[j] : t->announce;
 }
 
+/* BEP 52: what the torrent holds, for the Version line. */
+static const char *
+version(const struct bt_torrent *t)
+{
+	if (t->v2only)
+		return "v2";
+	return t->hybrid ? "hybrid v1+v2 (v1 used)" : "v1";
+}
+
 static int
 info_text(const struct bt_torrent *t)
 {
-	char hex[2 * BT_SHA1_LEN + 1], date[64];
+	char hex[2 * BT_SHA256_LEN + 1], date[64];
 	size_t i, j;
 
 	fputs("Name: ", stdout);
 	put_safe_str(t->name);
 	bt_hex(t->info_hash, BT_SHA1_LEN, hex);
 	printf("\nInfo hash: %s\n", hex);
+	if (t->v2) {
+		bt_hex(t->info_hash_v2, BT_SHA256_LEN, hex);
+		printf("Info hash v2: %s\n", hex);
+	}
 	fputs("Total size: ", stdout);
 	put_size(t->total_length);
 	fputs("Piece length: ", stdout);
 	put_size(t->piece_length);
 	printf("Pieces: %lu\n", (unsigned long)t->npieces);
 	printf("Private: %s\n", t->private ? "yes" : "no");
-	printf("Version: %s\n", t->hybrid ? "hybrid v1+v2 (v1 used)" : "v1");
+	printf("Version: %s\n", version(t));
+	if (t->v2)
+		fputs("Meta version: 2\n", stdout);
 	if (t->has_date) {
 		if (iso_date(t->creation_date, date, sizeof(date)))
 			printf("Created: %s\n", date);
@@ -276,6 +291,10 @@ info_text(const struct bt_torrent *t)
 		printf("  %lld ", (long long)t->files[i].length);
 		put_safe_str(t->files[i].path);
 		putchar('\n');
+		if (t->files[i].root != NULL) {
+			bt_hex(t->files[i].root, BT_SHA256_LEN, hex);
+			printf("    pieces root: %s\n", hex);
+		}
 	}
 	return BT_EX_OK;
 }
@@ -310,7 +329,7 @@ static int
 info_json(const struct bt_torrent *t)
 {
 	struct bt_buf b = { 0 };
-	char hex[2 * BT_SHA1_LEN + 1];
+	char hex[2 * BT_SHA256_LEN + 1];
 	size_t i, j;
 	int st = BT_EX_OK;
 
@@ -330,6 +349,16 @@ info_json(const struct bt_torrent *t)
 	jbool(&b, t->private);
 	jkey(&b, "hybrid");
 	jbool(&b, t->hybrid);
+	/* Only for v2, so that a v1 summary stays what it was. */
+	if (t->v2) {
+		jkey(&b, "version");
+		bt_json_cstr(&b, t->v2only ? "v2" : "hybrid");
+		jkey(&b, "info_hash_v2");
+		bt_hex(t->info_hash_v2, BT_SHA256_LEN, hex);
+		bt_json_cstr(&b, hex);
+		jkey(&b, "meta_version");
+		bt_json_int(&b, 2);
+	}
 	jkey(&b, "creation_date");
 	if (t->has_date)
 		bt_json_int(&b, t->creation_date);
@@ -368,6 +397,11 @@ info_json(const struct bt_torrent *t)
 		bt_json_int(&b, t->files[i].length);
 		if (t->files[i].pad)
 			bt_buf_add(&b, ",\"padding\":true", 15);
+		if (t->files[i].root != NULL) {
+			bt_buf_add(&b, ",\"pieces_root\":", 15);
+			bt_hex(t->files[i].root, BT_SHA256_LEN, hex);
+			bt_json_cstr(&b, hex);
+		}
 		bt_buf_add(&b, "}", 1);
 		if (b.len >= OUT_CHUNK && !b.oom && flush_buf(&b) < 0)
 			break;

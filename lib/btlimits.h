@@ -52,6 +52,15 @@
 #define BT_MAX_NAME_BYTES	255
 
 /*
+ * Folders nested in a BEP 52 file tree, the name not counted: the same
+ * as a v1 path's components, so a v2 torrent can hold no path a v1 one
+ * could not. Each level is one bencode dict; with the top level, info,
+ * the tree and a file's "" dict this stays under BT_BENCODE_MAX_DEPTH,
+ * so this limit, not the decoder's, is the one a deep tree meets.
+ */
+#define BT_V2_MAX_DEPTH		BT_MAX_PATH_DEPTH
+
+/*
  * One value of a bencode sequence read from a pipe (the piece stream): a
  * piece dict holds at most one piece, or the metainfo itself.
  */

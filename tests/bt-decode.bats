@@ -23,6 +23,61 @@ setup_file() {
 	    "$d/multi" >/dev/null 2>&1
 	transmission-create -o "$d/t-one.torrent" -t "$TRACKER" \
 	    "$d/one.bin" >/dev/null 2>&1
+	# BEP 52 torrents by libtorrent 2.0: v2-only and hybrid (its default).
+	(cd "$d" && /usr/bin/python3 -c '
+import sys, libtorrent as lt
+for src in ("multi", "one.bin"):
+    for kind, flags in (("v2", lt.create_torrent.v2_only), ("hy", 0)):
+        fs = lt.file_storage()
+        lt.add_files(fs, src)
+        ct = lt.create_torrent(fs, 16384, flags=flags)
+        lt.set_piece_hashes(ct, ".")
+        open("lt-%s-%s.torrent" % (kind, src.split(".")[0]), "wb").write(
+            lt.bencode(ct.generate()))')
+}
+
+# What bt-decode -i should print of torrent $1, as libtorrent reads it:
+# the info hash lines and the file list (pads included, as libtorrent
+# lays them out), each non-empty file followed by its pieces root.
+lt_expect() {
+	/usr/bin/python3 -c '
+import sys, libtorrent as lt
+ti = lt.torrent_info(sys.argv[1])
+h = ti.info_hashes()
+print("Info hash: %s" % (h.v1 if h.has_v1() else str(h.v2)[:40]))
+print("Info hash v2: %s" % h.v2)
+fs = ti.files()
+print("Files: %d" % fs.num_files())
+for i in range(fs.num_files()):
+    print("  %d %s" % (fs.file_size(i), fs.file_path(i)))
+    pad = fs.file_flags(i) & lt.file_storage.flag_pad_file
+    if fs.file_size(i) > 0 and not pad:
+        print("    pieces root: %s" % fs.root(i))' "$1"
+}
+
+# The lines of bt-decode -i that lt_expect predicts.
+bt_expect() {
+	sed -n -e '/^Info hash/p' -e '/^Files: /,$p' <<<"$1"
+}
+
+# Torrent $1 rewritten by python code $2 acting on d, its decoded dict
+# (bytes keys), into $BATS_TEST_TMPDIR/x.torrent.
+lt_edit() {
+	/usr/bin/python3 -c '
+import sys, libtorrent as lt
+d = lt.bdecode(open(sys.argv[1], "rb").read())
+info = d[b"info"]
+ft = info[b"file tree"]
+exec(sys.argv[2])
+open(sys.argv[3], "wb").write(lt.bencode(d))' "$1" "$2" \
+	    "$BATS_TEST_TMPDIR/x.torrent"
+}
+
+# bt-decode -i on the edited torrent fails with 65, one line, $1.
+bad_edit() {
+	run -65 --separate-stderr bt-decode -i "$BATS_TEST_TMPDIR/x.torrent"
+	assert_equal "$stderr" "bt-decode: $BATS_TEST_TMPDIR/x.torrent: $1"
+	assert_output ""
 }
 
 # The bencode in $1 (printf %b escapes) decoded from a file.
@@ -474,9 +529,116 @@ Files: 1
 	    "3 piece hashes for 200000 bytes in pieces of 32768: expected 7"
 }
 
-@test "-i rejects a v2-only torrent as not supported yet" {
+@test "-i rejects a v2 torrent whose pieces root is not 32 bytes" {
 	bad_torrent '{"info":{"file tree":{"a":{"":{"length":1,"pieces root":"hex:00"}}},"meta version":2,"name":"a","piece length":16384}}' \
-	    "v2 torrent: not supported yet (BEP 52 without v1 pieces)"
+	    "file tree: 'a': 'pieces root' of 1 bytes, not 32"
+}
+
+@test "-i shows a libtorrent v2 torrent: version, hashes, padded layout, pieces roots" {
+	local t=$BATS_FILE_TMPDIR/lt-v2-multi.torrent
+	run -0 bt-decode -i "$t"
+	assert_line 'Version: v2'
+	assert_line 'Meta version: 2'
+	assert_line 'Pieces: 10'
+	assert_line 'Total size: 163840 bytes (160.0 KiB)'
+	assert_equal "$(bt_expect "$output")" "$(lt_expect "$t")"
+	assert_equal "$(grep -c '^    pieces root: [0-9a-f]\{64\}$' <<<"$output")" 4
+}
+
+@test "-i maps a libtorrent single-file v2 torrent as libtorrent does" {
+	local t=$BATS_FILE_TMPDIR/lt-v2-one.torrent
+	run -0 bt-decode -i "$t"
+	assert_line 'Name: one.bin'
+	assert_line 'Version: v2'
+	assert_line 'Pieces: 5'
+	assert_equal "$(bt_expect "$output")" "$(lt_expect "$t")"
+	assert_line '  70000 one.bin'
+	assert_line '  11920 one.bin/.pad/11920'
+}
+
+@test "-i shows both info hashes of a libtorrent hybrid and its v1 layout" {
+	local t
+	for t in "$BATS_FILE_TMPDIR"/lt-hy-*.torrent; do
+		run -0 bt-decode -i "$t"
+		assert_line 'Version: hybrid v1+v2 (v1 used)'
+		assert_line 'Meta version: 2'
+		assert_equal "$(bt_expect "$output")" "$(lt_expect "$t")"
+	done
+}
+
+@test "-ij gives the version, the v2 info hash and each file's pieces root" {
+	local t=$BATS_FILE_TMPDIR/lt-v2-multi.torrent
+	run -0 bt-decode -ij "$t"
+	assert_equal "$(jq -r '.version, .meta_version, .hybrid' <<<"$output")" $'v2\n2\nfalse'
+	assert_equal "$(jq -r .info_hash_v2 <<<"$output")" \
+	    "$(lt_expect "$t" | sed -n 's/^Info hash v2: //p')"
+	assert_equal "$(jq -r '.files[] | select(.path == "multi/a.bin") | .pieces_root' <<<"$output")" \
+	    "$(lt_expect "$t" | sed -n '/ multi\/a.bin$/{n;s/^    pieces root: //p;}')"
+	assert_equal "$(jq '[.files[] | select(.padding)] | length' <<<"$output")" 4
+	run -0 bt-decode -ij "$BATS_FILE_TMPDIR/lt-hy-multi.torrent"
+	assert_equal "$(jq -r .version <<<"$output")" hybrid
+}
+
+@test "decodes a v2 torrent's piece layers to JSON and back byte for byte" {
+	local t=$BATS_FILE_TMPDIR/lt-v2-multi.torrent
+	run -0 bt-decode "$t"
+	assert_equal "$(jq -r '."piece layers" | keys[] | startswith("hex:")' <<<"$output")" true
+	assert_equal "$(jq -r '."piece layers"[] | length' <<<"$output")" $((4 + 7 * 64))
+	run -0 bash -o pipefail -c "bt-decode '$t' | bt-encode | cmp - '$t'"
+}
+
+@test "-i rejects a v2 file tree deeper than the limit" {
+	lt_edit "$BATS_FILE_TMPDIR/lt-v2-multi.torrent" '
+n = {b"": {b"length": 0}}
+for i in range(65):
+    n = {b"d": n}
+ft[b"deep"] = n'
+	bad_edit "file tree: deeper than 64 folders (limit BT_V2_MAX_DEPTH)"
+}
+
+@test "-i rejects an empty name in a v2 file tree" {
+	lt_edit "$BATS_FILE_TMPDIR/lt-v2-multi.torrent" \
+	    'ft[b""] = {b"x": {b"": {b"length": 0}}}'
+	bad_edit "file tree: unsafe path 'multi/': empty path component"
+}
+
+@test "-i rejects a v2 pieces root of 31 bytes" {
+	lt_edit "$BATS_FILE_TMPDIR/lt-v2-multi.torrent" '
+f = ft[b"sub"][b"deep"][b"z"][b""]
+f[b"pieces root"] = f[b"pieces root"][:31]'
+	bad_edit "file tree: 'multi/sub/deep/z': 'pieces root' of 31 bytes, not 32"
+}
+
+@test "-i rejects a v2 torrent without its piece layers" {
+	lt_edit "$BATS_FILE_TMPDIR/lt-v2-multi.torrent" 'del d[b"piece layers"]'
+	bad_edit "no piece layer for 'multi/a.bin' (100000 bytes, 7 pieces)"
+}
+
+@test "-i rejects a v2 piece layer that does not hash to the file's root" {
+	lt_edit "$BATS_FILE_TMPDIR/lt-v2-multi.torrent" '
+k = list(d[b"piece layers"])[0]
+v = d[b"piece layers"][k]
+d[b"piece layers"][k] = v[:40] + bytes([v[40] ^ 1]) + v[41:]'
+	bad_edit "piece layer of 'multi/a.bin' does not hash to its pieces root"
+	lt_edit "$BATS_FILE_TMPDIR/lt-v2-multi.torrent" '
+k = list(d[b"piece layers"])[0]
+d[b"piece layers"][k] = d[b"piece layers"][k][:-32]'
+	bad_edit "piece layer of 'multi/a.bin' is 192 bytes, expected 224 (7 pieces)"
+}
+
+@test "-i rejects a hybrid whose v1 and v2 file lists differ" {
+	lt_edit "$BATS_FILE_TMPDIR/lt-hy-multi.torrent" \
+	    'info[b"files"][0][b"path"] = [b"b.bin"]'
+	bad_edit "hybrid torrent: v1 and v2 file lists differ: v1 file 0 is 'multi/b.bin', the file tree's is 'multi/a.bin'"
+	lt_edit "$BATS_FILE_TMPDIR/lt-hy-multi.torrent" \
+	    'info[b"files"].append({b"length": 0, b"path": [b"zz"]})'
+	bad_edit "hybrid torrent: v1 and v2 file lists differ: v1 file 9 'multi/zz' is not in the file tree"
+}
+
+@test "-i rejects a v2 piece length that is not a power of two" {
+	lt_edit "$BATS_FILE_TMPDIR/lt-v2-multi.torrent" \
+	    'info[b"piece length"] = 16384 * 3'
+	bad_edit "v2 torrent: 'piece length' 49152 is not a power of two of at least 16384"
 }
 
 @test "-i --strict rejects a torrent with unsorted keys" {

@@ -18,10 +18,13 @@ check_path(const struct bt_torrent *t, const struct bt_file *f)
 	const char *p = f->path, *slash;
 	size_t nlen = strlen(t->name);
 
-	if (!t->multi) {
+	/* A v2-only single file is followed by its pad, NAME/.pad/N. */
+	if (!t->multi && !(t->v2only && f->pad)) {
 		FUZZ_ASSERT(strcmp(p, t->name) == 0, "single-file path");
 		return;
 	}
+	if (!t->multi)
+		return;
 	FUZZ_ASSERT(strncmp(p, t->name, nlen) == 0 && p[nlen] == '/',
 	    "path does not start with the name");
 	FUZZ_ASSERT(strlen(p) <= BT_MAX_PATH_BYTES, "path too long");
@@ -61,12 +64,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_ASSERT(t.raw == copy && t.rawlen == size, "raw");
 	FUZZ_ASSERT(t.info_off + t.info_len <= size, "info past input");
-	bt_sha1(t.raw + t.info_off, t.info_len, h);
-	FUZZ_ASSERT(memcmp(h, t.info_hash, BT_SHA1_LEN) == 0, "info hash");
+	/* v2-only: the SHA-256, cut to 20 bytes (BEP 52). */
+	if (t.v2only) {
+		uint8_t h2[BT_SHA256_LEN];
+
+		bt_sha256(t.raw + t.info_off, t.info_len, h2);
+		FUZZ_ASSERT(memcmp(h2, t.info_hash, BT_SHA1_LEN) == 0 &&
+		    memcmp(h2, t.info_hash_v2, BT_SHA256_LEN) == 0,
+		    "v2 info hash");
+	} else {
+		bt_sha1(t.raw + t.info_off, t.info_len, h);
+		FUZZ_ASSERT(memcmp(h, t.info_hash, BT_SHA1_LEN) == 0,
+		    "info hash");
+	}
 	FUZZ_ASSERT(t.raw[t.info_off] == 'd' &&
 	    t.raw[t.info_off + t.info_len - 1] == 'e', "info bytes");
 	FUZZ_ASSERT(t.npieces > 0 && t.npieces <= BT_MAX_PIECES, "npieces");
-	FUZZ_ASSERT((const char *)t.pieces >= t.raw &&
+	FUZZ_ASSERT(t.v2only ? t.pieces == NULL && t.v2hashes != NULL :
+	    (const char *)t.pieces >= t.raw &&
 	    (const char *)t.pieces + (size_t)t.npieces * BT_SHA1_LEN <=
 	    t.raw + size, "pieces past input");
 	FUZZ_ASSERT(t.piece_length > 0 &&
@@ -76,7 +91,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "piece count");
 	FUZZ_ASSERT(bt_path_component_problem(t.name, strlen(t.name)) ==
 	    NULL, "unsafe name");
-	FUZZ_ASSERT(t.nfiles > 0 && (t.multi || t.nfiles == 1), "nfiles");
+	FUZZ_ASSERT(t.nfiles > 0 && (t.multi || t.nfiles == 1 ||
+	    (t.v2only && t.nfiles == 2 && t.files[1].pad)), "nfiles");
 	for (off = 0, i = 0; i < t.nfiles; i++) {
 		FUZZ_ASSERT(t.files[i].offset == off &&
 		    t.files[i].length >= 0, "file %zu offset", i);

@@ -545,14 +545,11 @@ test_refusals(void)
 	    "the torrent holds no data (total length 0)",
 	    "files of total length 0");
 
-	s = base(); s.meta_v2 = 1; s.file_tree = 1; s.no_pieces = 1;
-	s.no_length = 1;
-	refuse(&s, "v2 torrent: not supported yet (BEP 52 without v1 "
-	    "pieces)", "a v2-only torrent");
+	/* v2 and hybrid torrents with real hashes: tests/unit/test_v2.c.
+	   Here, a hybrid whose file tree is not its v1 file is refused. */
 	s = base(); s.meta_v2 = 1; s.file_tree = 1;
-	T_OK(accepts(&s, &t) && t.hybrid && t.npieces == 7,
-	    "accepts a v1+v2 hybrid and flags it");
-	bt_torrent_free(&t);
+	refuse(&s, "file tree: 'a': no 'pieces root' for 1 bytes",
+	    "a file tree whose file has no pieces root");
 }
 
 static void
