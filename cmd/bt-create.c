@@ -1,6 +1,7 @@
 /*
- * bt-create: make a v1 .torrent from a file or a folder. The same files
- * and parameters as mktorrent give the same info hash.
+ * bt-create: make a .torrent from a file or a folder. The same files and
+ * parameters as mktorrent give the same info hash for v1; as libtorrent's
+ * create_torrent for v2 (--v2) and hybrid (--hybrid) torrents.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,7 @@ usage(void)
 	    "[-j threads] [-l size]\n"
 	    "       [-n name] [-o file] [-w url[,url...]] "
 	    "[--created-by string]\n"
-	    "       [--no-date] [--private] path\n");
+	    "       [--hybrid | --v2] [--no-date] [--private] path\n");
 	exit(BT_EX_USAGE);
 }
 
@@ -76,17 +77,19 @@ check_output(const char *out, const struct bt_create *c)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_CREATED_BY = 256 };
+	enum { OPT_CREATED_BY = 256, OPT_HYBRID, OPT_V2 };
 	static const struct option lopt[] = {
 		{ "announce", required_argument, NULL, 'a' },
 		{ "comment", required_argument, NULL, 'c' },
 		{ "created-by", required_argument, NULL, OPT_CREATED_BY },
+		{ "hybrid", no_argument, NULL, OPT_HYBRID },
 		{ "no-date", no_argument, NULL, 'd' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "piece-length", required_argument, NULL, 'l' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "private", no_argument, NULL, 'p' },
+		{ "v2", no_argument, NULL, OPT_V2 },
 		{ "web-seed", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -95,11 +98,12 @@ main(int argc, char **argv)
 	struct bt_buf b;
 	struct bt_err e;
 	const char *name = NULL, *out = NULL, *why;
-	uint8_t *pieces;
+	enum bt_create_version version = BT_CREATE_V1;
+	uint8_t *pieces = NULL, *layer = NULL;
 	uint32_t np;
 	long long v;
 	long ncpu;
-	int ch, nodate = 0, nthreads, fd;
+	int ch, nodate = 0, nthreads, fd, v2 = 0, hybrid = 0;
 
 	bt_cli_init(argv[0]);
 	memset(&m, 0, sizeof(m));
@@ -150,6 +154,12 @@ main(int argc, char **argv)
 		case OPT_CREATED_BY:
 			m.created_by = optarg;
 			break;
+		case OPT_HYBRID:
+			hybrid = 1;
+			break;
+		case OPT_V2:
+			v2 = 1;
+			break;
 		default:
 			usage();
 		}
@@ -158,6 +168,11 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc != 1)
 		usage();
+	if (v2 && hybrid)
+		bt_die(BT_EX_USAGE, "--v2 and --hybrid: choose one (a hybrid "
+		    "torrent is v2 too)");
+	version = v2 ? BT_CREATE_V2 : hybrid ? BT_CREATE_HYBRID :
+	    BT_CREATE_V1;
 	if (bt_create_check_meta(&m, &e) < 0)
 		bt_die_err(NULL, &e);
 	if (out != NULL && strcmp(out, "-") == 0)
@@ -173,14 +188,21 @@ main(int argc, char **argv)
 		check_output(out, &c);
 	if (m.piece_length == 0)
 		m.piece_length = bt_create_auto_piece_length(c.total);
-	if (bt_create_npieces(&c, m.piece_length, &np, &e) < 0)
+	if (bt_create_layout(&c, version, m.piece_length, &e) < 0 ||
+	    bt_create_npieces(&c, m.piece_length, &np, &e) < 0)
 		bt_die_err(NULL, &e);
-	if ((pieces = malloc((size_t)np * BT_SHA1_LEN)) == NULL)
+	/* 20 bytes a piece for v1, 32 for v2's piece layers: what the
+	   torrent holds anyway. */
+	if ((version != BT_CREATE_V2 &&
+	    (pieces = malloc((size_t)np * BT_SHA1_LEN)) == NULL) ||
+	    (version != BT_CREATE_V1 &&
+	    (layer = malloc((size_t)np * BT_SHA256_LEN)) == NULL))
 		bt_die(BT_EX_SOFTWARE, "out of memory");
-	if (bt_create_hash(&c, m.piece_length, nthreads, pieces, &e) < 0)
+	if (bt_create_hash_v2(&c, m.piece_length, nthreads, pieces, layer,
+	    &e) < 0)
 		bt_die_err(NULL, &e);
 	memset(&b, 0, sizeof(b));
-	if (bt_create_encode(&c, &m, pieces, &b, &e) < 0)
+	if (bt_create_encode(&c, &m, pieces, layer, &b, &e) < 0)
 		bt_die_err(NULL, &e);
 
 	/* Written only now: a failure above leaves an old file as it was. */
@@ -195,6 +217,7 @@ main(int argc, char **argv)
 		bt_die(BT_EX_IOERR, "%s: %s", out, strerror(errno));
 	bt_buf_free(&b);
 	free(pieces);
+	free(layer);
 	bt_create_free(&c);
 	free(m.announce);
 	free(m.web);

@@ -12,6 +12,7 @@
 
 #include "btlimits.h"
 #include "create.h"
+#include "merkle.h"
 #include "metainfo.h"
 #include "sha1.h"
 #include "util.h"
@@ -42,8 +43,22 @@ struct walk {
 	struct bt_err *e;
 };
 
+/*
+ * libtorrent's add_files marks a file executable from lstat(2) of its
+ * path: a symbolic link (mode 0777) counts as executable whatever it
+ * points to. Done here so that v2 and hybrid torrents carry the same
+ * "attr"; v1 torrents ignore it, as mktorrent does.
+ */
 static int
-add_file(struct walk *w, const char *rel, const struct stat *st)
+is_exec(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && (st.st_mode & S_IXUSR) != 0;
+}
+
+static int
+add_file(struct walk *w, const char *rel, const struct stat *st, int exec)
 {
 	struct bt_create *c = w->c;
 	struct bt_err *e = w->e;
@@ -66,6 +81,7 @@ add_file(struct walk *w, const char *rel, const struct stat *st)
 	if ((f->path = strdup(rel)) == NULL)
 		return OOM();
 	f->length = st->st_size;
+	f->exec = exec;
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
 	c->nfiles++;
@@ -173,7 +189,8 @@ walk_dir(struct walk *w, size_t len, int depth)
 			break;
 		}
 		if (S_ISREG(st.st_mode)) {
-			r = add_file(w, w->path + w->rootlen + 1, &st);
+			r = add_file(w, w->path + w->rootlen + 1, &st,
+			    is_exec(w->path));
 			continue;
 		}
 		if (!S_ISDIR(st.st_mode))
@@ -268,7 +285,7 @@ bt_create_scan(struct bt_create *c, const char *path, const char *name,
 		memset(&w, 0, sizeof(w));
 		w.c = c;
 		w.e = e;
-		if (add_file(&w, "", &st) < 0)
+		if (add_file(&w, "", &st, is_exec(path)) < 0)
 			return -1;
 	} else {
 		c->multi = 1;
@@ -387,6 +404,61 @@ bt_create_npieces(const struct bt_create *c, int64_t plen, uint32_t *n,
 }
 
 /*
+ * libtorrent's order for v2 (file_storage::canonicalize): paths compared
+ * component by component, each as bytes, a shorter one first; that is
+ * strcmp(3) with '/' below every other byte. It is also the order of a
+ * walk of the BEP 52 file tree, whose keys bencode sorts as bytes.
+ */
+static int
+v2cmp(const void *a, const void *b)
+{
+	const unsigned char *p = (const unsigned char *)
+	    ((const struct bt_cfile *)a)->path;
+	const unsigned char *q = (const unsigned char *)
+	    ((const struct bt_cfile *)b)->path;
+	int x, y;
+
+	while (*p != '\0' && *p == *q) {
+		p++;
+		q++;
+	}
+	x = *p == '\0' ? 0 : *p == '/' ? 1 : *p + 1;
+	y = *q == '\0' ? 0 : *q == '/' ? 1 : *q + 1;
+	return x - y;
+}
+
+int
+bt_create_layout(struct bt_create *c, enum bt_create_version v,
+    int64_t plen, struct bt_err *e)
+{
+	int64_t off = 0;
+	size_t i;
+
+	if (v == BT_CREATE_V1)
+		return 0;
+	if (bt_create_check_piece_length(plen, e) < 0)
+		return -1;
+	c->version = v;
+	if (c->nfiles > 1)
+		qsort(c->files, c->nfiles, sizeof(*c->files), v2cmp);
+	for (i = 0; i < c->nfiles; i++) {
+		struct bt_cfile *f = &c->files[i];
+
+		f->offset = off;
+		f->pad = 0;
+		/* As libtorrent 2.0.8 pads: after every non-empty file,
+		   the last one too, unless it is the only file. */
+		if (c->nfiles > 1 && f->length % plen != 0)
+			f->pad = plen - f->length % plen;
+		if (f->length > INT64_MAX - off - f->pad)
+			return E("total size overflows 64 bits");
+		off += f->length + f->pad;
+	}
+	c->total = off;
+	return 0;
+}
+
+/*
  * Hashing. The pieces are cut into chunks of whole pieces of about
  * BT_CREATE_BUF bytes (one piece when pieces are larger). Up to that
  * size one thread reads and the others hash (hash_pipeline); larger
@@ -397,7 +469,8 @@ struct hjob {
 	const struct bt_create *c;
 	int64_t plen;
 	uint32_t npieces, per, nchunks;
-	uint8_t *out;
+	uint8_t *out;		/* SHA-1s, or NULL (v2 only) */
+	uint8_t *layer;		/* BEP 52 piece hashes, or NULL (v1) */
 	atomic_uint next;
 	atomic_int stop;
 	pthread_mutex_t mu;
@@ -445,7 +518,8 @@ reader_open(struct reader *r, size_t fi, struct bt_err *e)
 	return 0;
 }
 
-/* The file holding byte off of the data (never an empty one). */
+/* The file holding byte off of the data, or the pad after it (never an
+   empty one). */
 static size_t
 file_at(const struct bt_create *c, int64_t off)
 {
@@ -461,8 +535,8 @@ file_at(const struct bt_create *c, int64_t off)
 			hi = mid;
 	}
 	/* ...past the empty ones that start there too. */
-	while (lo < c->nfiles &&
-	    off >= c->files[lo].offset + c->files[lo].length)
+	while (lo < c->nfiles && off >= c->files[lo].offset +
+	    c->files[lo].length + c->files[lo].pad)
 		lo++;
 	return lo;
 }
@@ -480,17 +554,28 @@ reader_read(struct reader *r, int64_t off, uint8_t *dst, size_t len,
 		size_t fi, n;
 		ssize_t got;
 
-		if (r->fd < 0 || off < c->files[r->fi].offset ||
-		    off >= c->files[r->fi].offset + c->files[r->fi].length) {
-			fi = file_at(c, off);
-			if (fi >= c->nfiles)
-				return bt_errf(e, BT_EX_SOFTWARE, -1,
-				    "offset %lld past the data",
-				    (long long)off);
-			if (reader_open(r, fi, e) < 0)
-				return -1;
+		f = r->fd >= 0 ? &c->files[r->fi] : NULL;
+		if (f != NULL && off >= f->offset &&
+		    off < f->offset + f->length + f->pad)
+			fi = r->fi;
+		else if ((fi = file_at(c, off)) >= c->nfiles)
+			return bt_errf(e, BT_EX_SOFTWARE, -1,
+			    "offset %lld past the data", (long long)off);
+		f = &c->files[fi];
+		if (off >= f->offset + f->length) {
+			/* BEP 47: a pad file is zeros, on no disk. */
+			n = len;
+			if ((int64_t)n > f->offset + f->length + f->pad - off)
+				n = (size_t)(f->offset + f->length + f->pad -
+				    off);
+			memset(dst, 0, n);
+			dst += n;
+			off += (int64_t)n;
+			len -= n;
+			continue;
 		}
-		f = &c->files[r->fi];
+		if ((r->fd < 0 || r->fi != fi) && reader_open(r, fi, e) < 0)
+			return -1;
 		n = len;
 		if ((int64_t)n > f->offset + f->length - off)
 			n = (size_t)(f->offset + f->length - off);
@@ -525,12 +610,86 @@ chunk_range(const struct hjob *j, uint32_t k, uint32_t *p0, uint32_t *p1,
 		*end = j->c->total;
 }
 
+/*
+ * BEP 52 hashes. The layout puts every file at the start of a piece, so
+ * a piece of a v2 torrent holds the bytes of one file (then its pad):
+ * pieces hash independently, on any thread, in any order.
+ */
+_Static_assert(BT_CREATE_BUF % BT_MERKLE_BLOCK == 0,
+    "slices of a large piece are whole merkle blocks");
+
+/* Leaves of a piece of at most BT_CREATE_BUF bytes, on the stack. */
+#define SMALL_LEAVES	(BT_CREATE_BUF / BT_MERKLE_BLOCK)
+
+/*
+ * The root over the n leaves of v (overwritten), padded with zero
+ * leaves to width (a power of two, at least n). In place, with no
+ * allocation, so that a hashing thread cannot fail.
+ */
+static void
+tree_root(uint8_t *v, uint64_t n, uint64_t width, uint8_t out[BT_SHA256_LEN])
+{
+	uint8_t pad[BT_SHA256_LEN], b[2 * BT_SHA256_LEN];
+	uint64_t i;
+
+	memset(pad, 0, sizeof(pad));
+	for (; width > 1; width >>= 1) {
+		for (i = 0; i < n; i += 2) {
+			memcpy(b, v + i * BT_SHA256_LEN, BT_SHA256_LEN);
+			memcpy(b + BT_SHA256_LEN, i + 1 < n ?
+			    v + (i + 1) * BT_SHA256_LEN : pad, BT_SHA256_LEN);
+			bt_sha256(b, sizeof(b), v + (i / 2) * BT_SHA256_LEN);
+		}
+		n = (n + 1) / 2;
+		memcpy(b, pad, BT_SHA256_LEN);
+		memcpy(b + BT_SHA256_LEN, pad, BT_SHA256_LEN);
+		bt_sha256(b, sizeof(b), pad);
+	}
+	memcpy(out, v, BT_SHA256_LEN);
+}
+
+/*
+ * Piece i of a v2 layout: the bytes of its file in it (*fbytes, the
+ * rest is pad) and the width of its tree in leaves. A file of one piece
+ * or less has a tree as wide as its own blocks, whose root is its pieces
+ * root (BEP 52); a piece of a longer file is as wide as a piece, the
+ * missing leaves zeros.
+ */
+static void
+v2_piece(const struct hjob *j, uint32_t i, int64_t *fbytes, uint64_t *width)
+{
+	int64_t start = (int64_t)i * j->plen;
+	const struct bt_cfile *f = &j->c->files[file_at(j->c, start)];
+
+	*fbytes = f->offset + f->length - start;
+	if (*fbytes > j->plen)
+		*fbytes = j->plen;
+	*width = f->length <= j->plen ?
+	    bt_merkle_width(bt_merkle_nblocks(f->length)) :
+	    (uint64_t)(j->plen / BT_MERKLE_BLOCK);
+}
+
+/* The hashes of the 16 KiB blocks of p[0..n) into leaves; their count. */
+static uint64_t
+hash_blocks(const uint8_t *p, size_t n, uint8_t *leaves)
+{
+	uint64_t k = 0;
+	size_t o;
+
+	for (o = 0; o < n; o += BT_MERKLE_BLOCK, k++)
+		bt_sha256(p + o, n - o < BT_MERKLE_BLOCK ? n - o :
+		    BT_MERKLE_BLOCK, leaves + k * BT_SHA256_LEN);
+	return k;
+}
+
 /* Hash the whole pieces of chunk k, whose bytes are in buf. */
 static void
 hash_pieces(struct hjob *j, const uint8_t *buf, uint32_t k)
 {
+	uint8_t leaves[SMALL_LEAVES * BT_SHA256_LEN];
 	uint32_t p0, p1, i;
-	int64_t start, end;
+	int64_t start, end, fbytes;
+	uint64_t width, nl;
 
 	chunk_range(j, k, &p0, &p1, &start, &end);
 	for (i = p0; i < p1; i++) {
@@ -539,17 +698,32 @@ hash_pieces(struct hjob *j, const uint8_t *buf, uint32_t k)
 
 		if (n > j->plen)
 			n = j->plen;
-		bt_sha1(buf + o, (size_t)n, j->out + (size_t)i * BT_SHA1_LEN);
+		if (j->out != NULL)
+			bt_sha1(buf + o, (size_t)n,
+			    j->out + (size_t)i * BT_SHA1_LEN);
+		if (j->layer == NULL)
+			continue;
+		v2_piece(j, i, &fbytes, &width);
+		nl = hash_blocks(buf + o, (size_t)fbytes, leaves);
+		tree_root(leaves, nl, width,
+		    j->layer + (size_t)i * BT_SHA256_LEN);
 	}
 }
 
+/*
+ * Hash chunk k, read with r into buf. leaves: room for the leaves of a
+ * piece, when pieces are larger than BT_CREATE_BUF and v2 is hashed.
+ */
 static int
-hash_chunk(struct hjob *j, struct reader *r, uint8_t *buf, uint32_t k,
-    struct bt_err *e)
+hash_chunk(struct hjob *j, struct reader *r, uint8_t *buf, uint8_t *leaves,
+    uint32_t k, struct bt_err *e)
 {
+	uint8_t junk[BT_SHA1_LEN];
 	uint32_t p0, p1;
-	int64_t start, end, off;
+	int64_t start, end, off, fbytes = 0;
+	uint64_t width = 0, nl = 0;
 	struct bt_sha1 s;
+	int rc = 0;
 
 	chunk_range(j, k, &p0, &p1, &start, &end);
 	if (j->plen <= BT_CREATE_BUF) {
@@ -559,20 +733,34 @@ hash_chunk(struct hjob *j, struct reader *r, uint8_t *buf, uint32_t k,
 		return 0;
 	}
 	/* A piece larger than the buffer: hashed as it is read. */
-	if (bt_sha1_init(&s) < 0)
+	if (j->out != NULL && bt_sha1_init(&s) < 0)
 		return OOM();
+	if (j->layer != NULL)
+		v2_piece(j, p0, &fbytes, &width);
 	for (off = start; off < end; off += BT_CREATE_BUF) {
 		size_t n = end - off < BT_CREATE_BUF ? (size_t)(end - off) :
 		    (size_t)BT_CREATE_BUF;
 
 		if (reader_read(r, off, buf, n, e) < 0) {
-			bt_sha1_final(&s, j->out + (size_t)p0 * BT_SHA1_LEN);
-			return -1;
+			rc = -1;
+			break;
 		}
-		bt_sha1_update(&s, buf, n);
+		if (j->out != NULL)
+			bt_sha1_update(&s, buf, n);
+		/* Slices are whole blocks: only the file's bytes are
+		   leaves, its pad is not. */
+		if (j->layer != NULL && off - start < fbytes)
+			nl += hash_blocks(buf, (size_t)(fbytes - (off -
+			    start)) < n ? (size_t)(fbytes - (off - start)) :
+			    n, leaves + nl * BT_SHA256_LEN);
 	}
-	bt_sha1_final(&s, j->out + (size_t)p0 * BT_SHA1_LEN);
-	return 0;
+	if (j->out != NULL)
+		bt_sha1_final(&s, rc == 0 ?
+		    j->out + (size_t)p0 * BT_SHA1_LEN : junk);
+	if (rc == 0 && j->layer != NULL)
+		tree_root(leaves, nl, width,
+		    j->layer + (size_t)p0 * BT_SHA256_LEN);
+	return rc;
 }
 
 static void *
@@ -583,7 +771,7 @@ hash_worker(void *arg)
 	struct bt_err e;
 	size_t bufsz = j->plen <= BT_CREATE_BUF ?
 	    (size_t)j->plen * j->per : (size_t)BT_CREATE_BUF;
-	uint8_t *buf = malloc(bufsz);
+	uint8_t *buf = malloc(bufsz), *leaves = NULL;
 	uint32_t k = 0;
 	int failed = 0;
 
@@ -592,7 +780,11 @@ hash_worker(void *arg)
 	r.fd = -1;
 	r.path = malloc(strlen(j->c->root) + BT_MAX_PATH_BYTES + 2);
 	bt_err_clear(&e);
-	if (buf == NULL || r.path == NULL) {
+	if (j->layer != NULL && j->plen > BT_CREATE_BUF &&
+	    (leaves = malloc((size_t)(j->plen / BT_MERKLE_BLOCK) *
+	    BT_SHA256_LEN)) == NULL)
+		failed = 1;
+	if (failed || buf == NULL || r.path == NULL) {
 		bt_errf(&e, BT_EX_SOFTWARE, -1, "out of memory");
 		failed = 1;
 		k = 0;
@@ -601,7 +793,7 @@ hash_worker(void *arg)
 		k = atomic_fetch_add(&j->next, 1);
 		if (k >= j->nchunks)
 			break;
-		if (hash_chunk(j, &r, buf, k, &e) < 0)
+		if (hash_chunk(j, &r, buf, leaves, k, &e) < 0)
 			failed = 1;
 	}
 	if (failed) {
@@ -619,6 +811,7 @@ hash_worker(void *arg)
 		close(r.fd);
 	free(r.path);
 	free(buf);
+	free(leaves);
 	return NULL;
 }
 
@@ -738,7 +931,7 @@ hash_pipeline(struct hjob *j, int nthreads, struct bt_err *e)
 	if (started == 0) {
 		/* No thread at all: hash here, one chunk after another. */
 		for (k = 0; k < j->nchunks && rc == 0; k++)
-			rc = hash_chunk(j, &r, p.buf[0], k, e);
+			rc = hash_chunk(j, &r, p.buf[0], NULL, k, e);
 	}
 	pthread_cond_destroy(&p.freed);
 	pthread_cond_destroy(&p.filled);
@@ -752,9 +945,9 @@ out:
 	return rc;
 }
 
-int
-bt_create_hash(const struct bt_create *c, int64_t plen, int nthreads,
-    uint8_t *out, struct bt_err *e)
+static int
+hash_all(const struct bt_create *c, int64_t plen, int nthreads,
+    uint8_t *out, uint8_t *layer, struct bt_err *e)
 {
 	pthread_t tid[BT_CREATE_MAX_THREADS];
 	struct hjob j;
@@ -764,6 +957,7 @@ bt_create_hash(const struct bt_create *c, int64_t plen, int nthreads,
 	j.c = c;
 	j.plen = plen;
 	j.out = out;
+	j.layer = layer;
 	if (bt_create_npieces(c, plen, &j.npieces, e) < 0)
 		return -1;
 	j.per = plen <= BT_CREATE_BUF ? (uint32_t)(BT_CREATE_BUF / plen) : 1;
@@ -796,6 +990,40 @@ bt_create_hash(const struct bt_create *c, int64_t plen, int nthreads,
 	if (j.errchunk != UINT32_MAX) {
 		*e = j.err;
 		return -1;
+	}
+	return 0;
+}
+
+int
+bt_create_hash(const struct bt_create *c, int64_t plen, int nthreads,
+    uint8_t *out, struct bt_err *e)
+{
+	return hash_all(c, plen, nthreads, out, NULL, e);
+}
+
+int
+bt_create_hash_v2(struct bt_create *c, int64_t plen, int nthreads,
+    uint8_t *out, uint8_t *layer, struct bt_err *e)
+{
+	size_t i;
+
+	if (c->version == BT_CREATE_V1)
+		return bt_create_hash(c, plen, nthreads, out, e);
+	if (hash_all(c, plen, nthreads, out, layer, e) < 0)
+		return -1;
+	for (i = 0; i < c->nfiles; i++) {
+		struct bt_cfile *f = &c->files[i];
+		uint64_t first = (uint64_t)(f->offset / plen);
+		uint64_t np = (uint64_t)((f->length - 1) / plen + 1);
+
+		if (f->length == 0)
+			continue;
+		if (np == 1)
+			memcpy(f->root, layer + first * BT_SHA256_LEN,
+			    BT_SHA256_LEN);
+		else if (bt_merkle_root_from_layer(layer + first *
+		    BT_SHA256_LEN, np, plen, f->root) < 0)
+			return OOM();
 	}
 	return 0;
 }
@@ -892,16 +1120,198 @@ enc_path(struct bt_buf *b, const char *path)
 	bt_benc_end(b);
 }
 
+/* The "" dict of a file in the BEP 52 file tree. */
+static void
+enc_v2_file(struct bt_buf *b, const struct bt_cfile *f)
+{
+	bt_benc_cstr(b, "");
+	bt_benc_dict(b);
+	if (f->exec) {
+		bt_benc_cstr(b, "attr");
+		bt_benc_cstr(b, "x");
+	}
+	bt_benc_cstr(b, "length");
+	bt_benc_int(b, f->length);
+	/* BEP 52: an empty file has no pieces root. */
+	if (f->length > 0) {
+		bt_benc_cstr(b, "pieces root");
+		bt_benc_str(b, f->root, BT_SHA256_LEN);
+	}
+	bt_benc_end(b);
+}
+
+/* Bytes of the folders of path: to its last '/', or 0. */
+static size_t
+dirlen(const char *path)
+{
+	const char *q = strrchr(path, '/');
+
+	return q ? (size_t)(q - path) : 0;
+}
+
+/*
+ * The folders a and b share, from the start: their count, and in *len
+ * the bytes they take (up to the '/' after the last, or 0).
+ */
+static size_t
+shared_dirs(const char *a, const char *b, size_t *len)
+{
+	size_t al = dirlen(a), bl = dirlen(b), j, n = 0;
+
+	*len = 0;
+	for (j = 0; j <= al && j <= bl && a[j] == b[j]; j++)
+		if (a[j] == '/') {
+			n++;
+			*len = j;
+		}
+	return n;
+}
+
+/*
+ * The file tree: nested dicts, a folder a key, a file a key holding
+ * {"": {...}}. The files are in v2cmp order, the order of a walk of
+ * the tree with its keys sorted, so each folder is opened once, when
+ * its first file comes, and closed after its last.
+ */
+static void
+enc_file_tree(struct bt_buf *b, const struct bt_create *c)
+{
+	const char *prev = "";
+	size_t i, open = 0;
+
+	bt_benc_cstr(b, "file tree");
+	bt_benc_dict(b);
+	if (!c->multi) {
+		bt_benc_cstr(b, c->name);
+		bt_benc_dict(b);
+		enc_v2_file(b, &c->files[0]);
+		bt_benc_end(b);
+	}
+	for (i = 0; c->multi && i < c->nfiles; i++) {
+		const char *p = c->files[i].path, *q;
+		size_t keep, shared = shared_dirs(prev, p, &keep);
+
+		for (; open > shared; open--)
+			bt_benc_end(b);
+		/* The folders of p past the shared ones, then the file. */
+		for (q = p + keep + (shared > 0);; q++) {
+			const char *sl = strchr(q, '/');
+
+			bt_benc_str(b, q, sl ? (size_t)(sl - q) : strlen(q));
+			bt_benc_dict(b);
+			if (sl == NULL)
+				break;
+			open++;
+			q = sl;
+		}
+		enc_v2_file(b, &c->files[i]);
+		bt_benc_end(b);
+		prev = p;
+	}
+	for (; open > 0; open--)
+		bt_benc_end(b);
+	bt_benc_end(b);
+}
+
+static int
+rootcmp(const void *a, const void *b)
+{
+	return memcmp((*(const struct bt_cfile *const *)a)->root,
+	    (*(const struct bt_cfile *const *)b)->root, BT_SHA256_LEN);
+}
+
+/*
+ * BEP 52 "piece layers": for each file longer than a piece, its pieces
+ * root to its piece layer. Keys sorted; files of the same content share
+ * one key, written once.
+ */
+static int
+enc_piece_layers(struct bt_buf *b, const struct bt_create *c, int64_t plen,
+    const uint8_t *layer, struct bt_err *e)
+{
+	const struct bt_cfile **v;
+	size_t i, n = 0;
+
+	if ((v = malloc((c->nfiles + 1) * sizeof(*v))) == NULL)
+		return OOM();
+	for (i = 0; i < c->nfiles; i++)
+		if (c->files[i].length > plen)
+			v[n++] = &c->files[i];
+	if (n > 1)
+		qsort(v, n, sizeof(*v), rootcmp);
+	bt_benc_cstr(b, "piece layers");
+	bt_benc_dict(b);
+	for (i = 0; i < n; i++) {
+		const struct bt_cfile *f = v[i];
+
+		if (i > 0 && memcmp(v[i - 1]->root, f->root,
+		    BT_SHA256_LEN) == 0)
+			continue;
+		bt_benc_str(b, f->root, BT_SHA256_LEN);
+		bt_benc_str(b, layer + (size_t)(f->offset / plen) *
+		    BT_SHA256_LEN, (size_t)((f->length - 1) / plen + 1) *
+		    BT_SHA256_LEN);
+	}
+	bt_benc_end(b);
+	free(v);
+	return 0;
+}
+
+/* The v1 "files" list; in a hybrid, with its BEP 47 pad files. */
+static void
+enc_v1_files(struct bt_buf *b, const struct bt_create *c)
+{
+	char num[24];
+	size_t i;
+
+	bt_benc_cstr(b, "files");
+	bt_benc_list(b);
+	for (i = 0; i < c->nfiles; i++) {
+		const struct bt_cfile *f = &c->files[i];
+
+		bt_benc_dict(b);
+		if (c->version == BT_CREATE_HYBRID && f->exec) {
+			bt_benc_cstr(b, "attr");
+			bt_benc_cstr(b, "x");
+		}
+		bt_benc_cstr(b, "length");
+		bt_benc_int(b, f->length);
+		bt_benc_cstr(b, "path");
+		enc_path(b, f->path);
+		bt_benc_end(b);
+		if (f->pad == 0)
+			continue;
+		/* libtorrent's pad file: ".pad/N", N its length. */
+		snprintf(num, sizeof(num), "%lld", (long long)f->pad);
+		bt_benc_dict(b);
+		bt_benc_cstr(b, "attr");
+		bt_benc_cstr(b, "p");
+		bt_benc_cstr(b, "length");
+		bt_benc_int(b, f->pad);
+		bt_benc_cstr(b, "path");
+		bt_benc_list(b);
+		bt_benc_cstr(b, ".pad");
+		bt_benc_cstr(b, num);
+		bt_benc_end(b);
+		bt_benc_end(b);
+	}
+	bt_benc_end(b);
+}
+
 int
 bt_create_encode(const struct bt_create *c, const struct bt_create_meta *m,
-    const uint8_t *pieces, struct bt_buf *b, struct bt_err *e)
+    const uint8_t *pieces, const uint8_t *layer, struct bt_buf *b,
+    struct bt_err *e)
 {
+	int v1 = c->version != BT_CREATE_V2, v2 = c->version != BT_CREATE_V1;
 	size_t i, nurl = 0;
 	uint32_t np = 0;
 
 	if (bt_create_check_meta(m, e) < 0 ||
 	    bt_create_npieces(c, m->piece_length, &np, e) < 0)
 		return -1;
+	if ((v1 && pieces == NULL) || (v2 && layer == NULL))
+		return bt_errf(e, BT_EX_SOFTWARE, -1, "no hashes to encode");
 	for (i = 0; i < m->nannounce; i++)
 		each_url(m->announce[i], count_url, &nurl);
 	/* BEP 3: keys sorted as raw strings. */
@@ -937,33 +1347,38 @@ bt_create_encode(const struct bt_create *c, const struct bt_create_meta *m,
 	}
 	bt_benc_cstr(b, "info");
 	bt_benc_dict(b);
-	if (c->multi) {
-		bt_benc_cstr(b, "files");
-		bt_benc_list(b);
-		for (i = 0; i < c->nfiles; i++) {
-			bt_benc_dict(b);
-			bt_benc_cstr(b, "length");
-			bt_benc_int(b, c->files[i].length);
-			bt_benc_cstr(b, "path");
-			enc_path(b, c->files[i].path);
-			bt_benc_end(b);
-		}
-		bt_benc_end(b);
-	} else {
+	/* libtorrent: a hybrid single file's "attr" beside its "length". */
+	if (c->version == BT_CREATE_HYBRID && !c->multi && c->files[0].exec) {
+		bt_benc_cstr(b, "attr");
+		bt_benc_cstr(b, "x");
+	}
+	if (v2)
+		enc_file_tree(b, c);
+	if (v1 && c->multi)
+		enc_v1_files(b, c);
+	else if (v1) {
 		bt_benc_cstr(b, "length");
-		bt_benc_int(b, c->total);
+		bt_benc_int(b, c->files[0].length);
+	}
+	if (v2) {
+		bt_benc_cstr(b, "meta version");
+		bt_benc_int(b, 2);
 	}
 	bt_benc_cstr(b, "name");
 	bt_benc_cstr(b, c->name);
 	bt_benc_cstr(b, "piece length");
 	bt_benc_int(b, m->piece_length);
-	bt_benc_cstr(b, "pieces");
-	bt_benc_str(b, pieces, (size_t)np * BT_SHA1_LEN);
+	if (v1) {
+		bt_benc_cstr(b, "pieces");
+		bt_benc_str(b, pieces, (size_t)np * BT_SHA1_LEN);
+	}
 	if (m->private) {
 		bt_benc_cstr(b, "private");
 		bt_benc_int(b, 1);
 	}
 	bt_benc_end(b);
+	if (v2 && enc_piece_layers(b, c, m->piece_length, layer, e) < 0)
+		return -1;
 	if (m->nweb > 0) {
 		bt_benc_cstr(b, "url-list");
 		bt_benc_list(b);

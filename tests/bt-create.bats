@@ -2,7 +2,10 @@
 # bt-create: files or a folder -> .torrent (v1). The info hash is checked
 # against mktorrent's (and transmission-create's for 16 KiB pieces, which
 # mktorrent cannot make); the torrent is checked by bt-verify and by a
-# download from a Transmission seeder on 127.0.0.1.
+# download from a Transmission seeder on 127.0.0.1. --v2 and --hybrid
+# (BEP 52) are checked against python3-libtorrent 2.0's create_torrent:
+# the same info hashes, and libtorrent loads our torrents and finds every
+# piece of the data good with them.
 
 bats_require_minimum_version 1.5.0
 load helper
@@ -45,6 +48,98 @@ setup_file() {
 	rand_file low/a-b 20000
 	rand_file low/sub/deeper/f 100000
 	rand_file low/x 16384
+	# libtorrent: "make" its torrent of a path, "ih" the info hashes of
+	# a torrent it loads ("-" for a version it lacks), "check" the data
+	# under a folder against a torrent in a session, on no network.
+	cat >lt.py <<-'EOF'
+	import os, sys, time
+	import libtorrent as lt
+
+	def make(mode, plen, path, out, priv=''):
+	    fs = lt.file_storage()
+	    lt.add_files(fs, path)
+	    flags = lt.create_torrent.v2_only if mode == 'v2' else 0
+	    ct = lt.create_torrent(fs, int(plen), flags=flags)
+	    if priv:
+	        ct.set_priv(True)
+	    lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(path)))
+	    open(out, 'wb').write(lt.bencode(ct.generate()))
+
+	def ih(path):
+	    h = lt.torrent_info(path).info_hashes()
+	    print(str(h.v1) if h.has_v1() else '-',
+	        str(h.v2) if h.has_v2() else '-')
+
+	def check(path, save):
+	    ti = lt.torrent_info(path)
+	    ses = lt.session({'listen_interfaces': '127.0.0.1:0',
+	        'enable_dht': False, 'enable_lsd': False,
+	        'enable_upnp': False, 'enable_natpmp': False,
+	        'alert_mask': lt.alert_category.status |
+	        lt.alert_category.error})
+	    h = ses.add_torrent({'ti': ti, 'save_path': save})
+	    end = time.time() + 30
+	    while time.time() < end:
+	        ses.wait_for_alert(500)
+	        for a in ses.pop_alerts():
+	            if isinstance(a, lt.torrent_error_alert):
+	                sys.exit('error: ' + a.message())
+	            if isinstance(a, lt.torrent_checked_alert):
+	                n = h.status().num_pieces
+	                print('%d of %d pieces' % (n, ti.num_pieces()))
+	                sys.exit(0 if n == ti.num_pieces() else 1)
+	    sys.exit('timeout')
+
+	{'make': make, 'ih': ih, 'check': check}[sys.argv[1]](*sys.argv[2:])
+	EOF
+}
+
+# Debian's python3: the one on PATH may have no libtorrent.
+lt() {
+	/usr/bin/python3 "$BATS_FILE_TMPDIR/lt.py" "$@"
+}
+
+# A folder of awkward sizes for v2 (0, 1, under a block, a block, a
+# 64K piece, several pieces and a little), nested folders, and names
+# whose order differs byte-wise ("a.txt" < "a/x") and by component
+# ("a/x" < "a!/z" < "a-b" < "a.txt"). No two names equal but for case:
+# libtorrent renames such a file on disk.
+v2_tree() {
+	mkdir -p "$1/sub/deep" "$1/a" "$1/a!"
+	: >"$1/empty"
+	rand_file "$1/one" 1
+	rand_file "$1/small" 1000
+	rand_file "$1/block" 16384
+	rand_file "$1/p64" 65536
+	rand_file "$1/sub/deep/big" 200005
+	rand_file "$1/sub/f" 70000
+	rand_file "$1/a/x" 300
+	rand_file "$1/a!/z" 20
+	rand_file "$1/a.txt" 5
+	rand_file "$1/a-b" 16385
+	rand_file "$1/Zz" 99
+	rand_file "$1/.dot" 17
+}
+
+# Our torrent and libtorrent's of path for mode (v2, hybrid) and piece
+# length (empty: ours chooses, and libtorrent is given the same): both
+# loaded by libtorrent, their info hashes compared. Extra arguments go
+# to bt-create.
+same_as_lt() {
+	local mode=$1 plen=$2 path=$3 ours=$BATS_TEST_TMPDIR/ours
+	shift 3
+	bt-create "--$mode" ${plen:+-l "$plen"} "$@" "$path" >"$ours"
+	[ -n "$plen" ] ||
+	    plen=$(bt-decode -j "$ours" | jq '.info."piece length"')
+	lt make "$mode" "$plen" "$path" "$BATS_TEST_TMPDIR/lt" \
+	    "$(case " $* " in *" --private "*) echo p ;; esac)"
+	run -0 lt ih "$ours"
+	assert_output "$(lt ih "$BATS_TEST_TMPDIR/lt")"
+	if [ "$mode" = v2 ]; then
+		assert_output --regexp '^- [0-9a-f]{64}$'
+	else
+		assert_output --regexp '^[0-9a-f]{40} [0-9a-f]{64}$'
+	fi
 }
 
 @test "a folder: the same info hash as mktorrent for 32K, 256K and 1M pieces" {
@@ -405,6 +500,217 @@ setup_file() {
 		sleep 1
 	done
 	diff -r src/set out/set
+}
+
+@test "--v2 and --hybrid, a single file: libtorrent's info hashes for 16K, 64K and automatic pieces" {
+	cd "$BATS_TEST_TMPDIR"
+	rand_file s.bin 200005
+	rand_file tiny 1000
+	for mode in v2 hybrid; do
+		for l in 16384 65536 ""; do
+			same_as_lt "$mode" "$l" s.bin
+			same_as_lt "$mode" "$l" tiny
+		done
+	done
+}
+
+@test "--v2 and --hybrid, a folder of awkward sizes: libtorrent's info hashes for 16K, 64K and automatic pieces" {
+	cd "$BATS_TEST_TMPDIR"
+	v2_tree d
+	for mode in v2 hybrid; do
+		for l in 16384 65536 ""; do
+			same_as_lt "$mode" "$l" d
+		done
+	done
+	# A folder of one nested file; of one file and an empty one.
+	mkdir -p n/sub/deeper e
+	rand_file n/sub/deeper/f 30000
+	rand_file e/a 5
+	: >e/z
+	for mode in v2 hybrid; do
+		same_as_lt "$mode" 16384 n
+		same_as_lt "$mode" 16384 e
+	done
+}
+
+@test "--v2 and --hybrid, pieces larger than the read buffer: libtorrent's info hashes" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir -p big/s
+	rand_file big/a 5000000
+	rand_file big/s/b 2097152
+	rand_file big/c 3
+	for mode in v2 hybrid; do
+		same_as_lt "$mode" 2097152 big
+		same_as_lt "$mode" 4194304 big/a
+	done
+}
+
+@test "--v2: info holds file tree, meta version 2, name and piece length; piece layers the files longer than a piece" {
+	cd "$BATS_TEST_TMPDIR"
+	v2_tree d
+	bt-create --v2 --no-date -l 64K d >t
+	run -0 bash -c "bt-decode -j t | jq -c '.info | keys'"
+	assert_output '["file tree","meta version","name","piece length"]'
+	run -0 bash -c "bt-decode -j t | jq -r '.info.\"file tree\" |
+	    paths(objects) | select(.[-1] == \"\") | .[:-1] | join(\"/\")'"
+	assert_output - <<-'EOF'
+	.dot
+	Zz
+	a/x
+	a!/z
+	a-b
+	a.txt
+	block
+	empty
+	one
+	p64
+	small
+	sub/deep/big
+	sub/f
+	EOF
+	# An empty file has no pieces root (BEP 52).
+	run -0 bash -c "bt-decode -j t | jq -c '.info.\"file tree\".empty'"
+	assert_output '{"":{"length":0}}'
+	# 200005 bytes: 4 pieces of 64K; 70000: 2. 65536 is one piece: none.
+	run -0 bash -c "bt-decode -j t | jq -c '[.\"piece layers\"[] |
+	    ltrimstr(\"hex:\") | length / 64] | sort'"
+	assert_output '[2,4]'
+	run -0 bash -c "bt-decode -j t | jq -c '.info.\"meta version\"'"
+	assert_output 2
+}
+
+@test "--hybrid: libtorrent's files list, a .pad/N file of attr p after each file ending inside a piece" {
+	cd "$BATS_TEST_TMPDIR"
+	v2_tree d
+	bt-create --hybrid --no-date -l 64K d >t
+	run -0 bash -c "bt-decode -j t | jq -r '.info.files[] |
+	    (.path | join(\"/\")) + \" \" + (.length | tostring) +
+	    (if .attr then \" \" + .attr else \"\" end)'"
+	assert_output - <<-'EOF'
+	.dot 17
+	.pad/65519 65519 p
+	Zz 99
+	.pad/65437 65437 p
+	a/x 300
+	.pad/65236 65236 p
+	a!/z 20
+	.pad/65516 65516 p
+	a-b 16385
+	.pad/49151 49151 p
+	a.txt 5
+	.pad/65531 65531 p
+	block 16384
+	.pad/49152 49152 p
+	empty 0
+	one 1
+	.pad/65535 65535 p
+	p64 65536
+	small 1000
+	.pad/64536 64536 p
+	sub/deep/big 200005
+	.pad/62139 62139 p
+	sub/f 70000
+	.pad/61072 61072 p
+	EOF
+	run -0 bash -c "bt-decode -j t | jq -c '.info | keys'"
+	assert_output '["file tree","files","meta version","name","piece length","pieces"]'
+	# A single file: "length", no list, no pad.
+	rand_file s.bin 70000
+	bt-create --hybrid --no-date -l 16K s.bin >s
+	run -0 bash -c "bt-decode -j s | jq -c '.info | del(.pieces) |
+	    .\"file tree\"[][\"\"][\"pieces root\"] |= length'"
+	assert_output '{"file tree":{"s.bin":{"":{"length":70000,"pieces root":68}}},"length":70000,"meta version":2,"name":"s.bin","piece length":16384}'
+}
+
+@test "libtorrent checks the data with our v2 and hybrid torrents and finds every piece good" {
+	cd "$BATS_TEST_TMPDIR"
+	v2_tree d
+	rand_file s.bin 200005
+	bt-create --v2 -l 16K d >d2
+	bt-create --hybrid -l 64K d >dh
+	bt-create --v2 s.bin >s2
+	bt-create --hybrid -l 16K s.bin >sh
+	run -0 lt check d2 .
+	assert_output "32 of 32 pieces"
+	run -0 lt check dh .
+	assert_output "16 of 16 pieces"
+	run -0 lt check s2 .
+	assert_output "13 of 13 pieces"
+	run -0 lt check sh .
+	assert_output "13 of 13 pieces"
+	# A changed byte: libtorrent finds one piece bad.
+	printf 'X' | dd of=d/sub/deep/big bs=1 seek=100000 conv=notrunc \
+	    status=none
+	run -1 lt check d2 .
+	assert_output "31 of 32 pieces"
+}
+
+@test "--v2 and --hybrid: executable files and symbolic links get attr x as libtorrent gives them" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir x
+	rand_file x/run 100
+	chmod +x x/run
+	: >x/e
+	chmod +x x/e
+	rand_file x/f 3
+	ln -s f x/lnk
+	rand_file r 50
+	chmod +x r
+	for mode in v2 hybrid; do
+		same_as_lt "$mode" 16384 x
+		same_as_lt "$mode" 16384 r
+	done
+	bt-create --hybrid -l 16K x >t
+	run -0 bash -c "bt-decode -j t | jq -c '[.info.files[] | .attr]'"
+	assert_output '["x",null,"p","x","p","x","p"]'
+	# v1 as mktorrent: no attr.
+	bt-create -l 16K x >t1
+	run -0 bash -c "bt-decode -j t1 | jq -c '[.info.files[] | .attr]'"
+	assert_output '[null,null,null,null]'
+}
+
+@test "--v2 and --hybrid: trackers, comment, web seeds and --private around the info dict" {
+	cd "$BATS_TEST_TMPDIR"
+	v2_tree d
+	for mode in v2 hybrid; do
+		bt-create "--$mode" -a "$A" -a udp://t2.example:6969 -c hi \
+		    -w http://w.example/ -l 16K d >t
+		run -0 bash -c "bt-decode -j t | jq -c 'keys'"
+		assert_output '["announce","announce-list","comment","created by","creation date","info","piece layers","url-list"]'
+		same_as_lt "$mode" 16384 d --private
+		run -0 bash -c "bt-decode -j '$BATS_TEST_TMPDIR/ours' |
+		    jq -c '.info.private'"
+		assert_output 1
+	done
+}
+
+@test "--v2 and --hybrid: one thread and many give the same bytes; identical files share one piece layer" {
+	cd "$BATS_TEST_TMPDIR"
+	v2_tree d
+	cp d/sub/deep/big d/copy
+	for mode in v2 hybrid; do
+		bt-create "--$mode" --no-date -j 1 -l 16K d >1
+		bt-create "--$mode" --no-date -j 7 -l 16K d >7
+		cmp 1 7
+		same_as_lt "$mode" 16384 d
+	done
+	run -0 bash -c "bt-decode -j 1 | jq -c '.\"piece layers\" | length'"
+	assert_output 4
+}
+
+@test "--v2 with --hybrid, or a piece length not a power of two, is bad usage (64)" {
+	cd "$BATS_TEST_TMPDIR"
+	rand_file s 100
+	run -64 --separate-stderr bt-create --v2 --hybrid s
+	assert_output ""
+	assert_equal "$stderr" "bt-create: --v2 and --hybrid: choose one (a hybrid torrent is v2 too)"
+	for l in 48K 8K 1000; do
+		run -64 --separate-stderr bt-create --v2 -l "$l" s
+		assert_output ""
+		assert_equal "${#stderr_lines[@]}" 1
+		assert_equal "${stderr_lines[0]%%:*}" bt-create
+		run -64 --separate-stderr bt-create --hybrid -l "$l" s
+	done
 }
 
 teardown() {

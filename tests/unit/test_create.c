@@ -1,7 +1,9 @@
 /*
  * lib/create: the piece length rule, sizes, the order of files, hashing
  * across file boundaries and pieces larger than the read buffer, the
- * encoding, and files that change between the walk and the hashing.
+ * encoding, and files that change between the walk and the hashing;
+ * the v2 and hybrid layout (libtorrent's order and pads) and their
+ * hashes against lib/merkle's incremental trees.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -13,6 +15,7 @@
 
 #include "btlimits.h"
 #include "create.h"
+#include "merkle.h"
 #include "sha1.h"
 #include "t.h"
 
@@ -262,7 +265,7 @@ test_encode(void)
 	m.nannounce = 1;
 	m.created_by = "x";
 	m.date = -1;
-	ok = bt_create_encode(&c, &m, h, &b, &e) == 0 &&
+	ok = bt_create_encode(&c, &m, h, NULL, &b, &e) == 0 &&
 	    b.len == sizeof(want) - 1 + 20 + 2 &&
 	    memcmp(b.p, want, sizeof(want) - 1) == 0 &&
 	    memcmp(b.p + sizeof(want) - 1, h, 20) == 0 &&
@@ -270,7 +273,7 @@ test_encode(void)
 	T_OK(ok, "encodes the single-file metainfo exactly");
 	bt_buf_free(&b);
 	a[0] = "t/1,,t/2";
-	T_OK(bt_create_encode(&c, &m, h, &b, &e) < 0 &&
+	T_OK(bt_create_encode(&c, &m, h, NULL, &b, &e) < 0 &&
 	    e.status == BT_EX_USAGE, "an empty URL in a tier is refused");
 	T_STREQ(e.msg, "empty tracker URL", "says so");
 	bt_buf_free(&b);
@@ -283,6 +286,134 @@ test_encode(void)
 	T_OK(bt_create_scan(&c, root, NULL, &e) < 0 &&
 	    e.status == BT_EX_NOINPUT, "a missing path is NOINPUT");
 	bt_create_free(&c);
+}
+
+static void
+test_layout(void)
+{
+	static const char *want[] = { "a/x", "a!/z", "a.txt", "b" };
+	static const int64_t pad[] = { 16383, 0, 0, 12768 };
+	static const int64_t off[] = { 0, 16384, 32768, 32768 };
+	struct bt_create c;
+	struct bt_err e;
+	char root[128];
+	size_t i;
+	uint8_t *d = calloc(1, 20000);
+
+	mk("l");
+	mk("l/a");
+	mk("l/a!");
+	put("l/a/x", d, 1);
+	put("l/a!/z", d, 16384);
+	put("l/a.txt", d, 0);
+	put("l/b", d, 20000);
+	snprintf(root, sizeof(root), "%s/l", dir);
+	T_OK(bt_create_scan(&c, root, NULL, &e) == 0 &&
+	    strcmp(c.files[0].path, "a!/z") == 0, "v1: mktorrent's order");
+	T_OK(bt_create_layout(&c, BT_CREATE_HYBRID, 16384, &e) == 0 &&
+	    c.version == BT_CREATE_HYBRID, "lays out a hybrid");
+	for (i = 0; i < 4; i++)
+		T_OK(strcmp(c.files[i].path, want[i]) == 0 &&
+		    c.files[i].pad == pad[i] && c.files[i].offset == off[i],
+		    "file %zu: %s at %lld, pad %lld", i, want[i],
+		    (long long)off[i], (long long)pad[i]);
+	T_OK(c.total == 65536, "the data with pads: 4 pieces");
+	T_OK(bt_create_layout(&c, BT_CREATE_V2, 3 * 16384, &e) < 0 &&
+	    e.status == BT_EX_USAGE, "v2 needs a power of two");
+	bt_create_free(&c);
+
+	/* One file in a folder: no pad, as libtorrent. */
+	mk("l1");
+	put("l1/f", d, 100);
+	snprintf(root, sizeof(root), "%s/l1", dir);
+	T_OK(bt_create_scan(&c, root, NULL, &e) == 0 &&
+	    bt_create_layout(&c, BT_CREATE_HYBRID, 16384, &e) == 0 &&
+	    c.files[0].pad == 0 && c.total == 100, "a lone file: no pad");
+	bt_create_free(&c);
+	free(d);
+}
+
+/*
+ * v2 and hybrid hashes of a folder against bt_merkle_file (each file
+ * fed whole) and SHA-1 of each file's pieces padded with zeros.
+ */
+static void
+test_hash_v2(void)
+{
+	static const size_t sz[] = { 0, 1, 16384, 40000, 100000 };
+	static const char *nm[] = { "a", "b", "c", "d", "e" };
+	static const int64_t pl[] = { 16384, 32768, 2 << 20 };
+	struct bt_create c;
+	struct bt_err e;
+	uint8_t *data, *out, *layer, r[BT_SHA256_LEN], h[BT_SHA1_LEN];
+	char root[128], rel[16];
+	size_t i, k, t, at = 0;
+	uint32_t np;
+	int th;
+
+	data = malloc(200000);
+	for (i = 0; i < 200000; i++)
+		data[i] = (uint8_t)(i * 2654435761u >> 11);
+	mk("v");
+	for (i = 0; i < 5; i++) {
+		snprintf(rel, sizeof(rel), "v/%s", nm[i]);
+		put(rel, data + at, sz[i]);
+		at += sz[i];
+	}
+	snprintf(root, sizeof(root), "%s/v", dir);
+	/* Each piece length with 1 thread, then 3. */
+	for (t = 0; t < 2 * sizeof(pl) / sizeof(pl[0]); t++) {
+		int ok = 1, ok1 = 1;
+
+		k = t / 2;
+		th = t % 2 ? 3 : 1;
+
+		T_OK(bt_create_scan(&c, root, NULL, &e) == 0 &&
+		    bt_create_layout(&c, BT_CREATE_HYBRID, pl[k], &e) == 0 &&
+		    bt_create_npieces(&c, pl[k], &np, &e) == 0,
+		    "lays out for %lld", (long long)pl[k]);
+		out = malloc((size_t)np * BT_SHA1_LEN);
+		layer = malloc((size_t)np * BT_SHA256_LEN);
+		T_OK(bt_create_hash_v2(&c, pl[k], th, out, layer, &e) == 0,
+		    "hashes v2 and v1, %lld, %d thread(s)", (long long)pl[k],
+		    th);
+		for (i = 0, at = 0; i < c.nfiles; at += sz[i], i++) {
+			struct bt_merkle_file m;
+			const struct bt_cfile *f = &c.files[i];
+			uint64_t n = sz[i] == 0 ? 0 :
+			    (sz[i] - 1) / (uint64_t)pl[k] + 1, p;
+
+			if (sz[i] == 0)
+				continue;
+			bt_merkle_file_init(&m, (int64_t)sz[i], pl[k], NULL);
+			bt_merkle_file_feed(&m, data + at, sz[i]);
+			bt_merkle_file_root(&m, r);
+			if (memcmp(r, f->root, BT_SHA256_LEN) != 0 ||
+			    (n > 1 && memcmp(m.layer, layer + (size_t)(f->offset
+			    / pl[k]) * BT_SHA256_LEN, n * BT_SHA256_LEN) != 0))
+				ok = 0;
+			bt_merkle_file_free(&m);
+			for (p = 0; p < n; p++) {
+				uint8_t *buf = calloc(1, (size_t)pl[k]);
+				size_t o = (size_t)p * (size_t)pl[k];
+				size_t len = sz[i] - o < (size_t)pl[k] ?
+				    sz[i] - o : (size_t)pl[k];
+
+				memcpy(buf, data + at + o, len);
+				bt_sha1(buf, (size_t)pl[k], h);
+				if (memcmp(h, out + (size_t)(f->offset / pl[k] +
+				    p) * BT_SHA1_LEN, BT_SHA1_LEN) != 0)
+					ok1 = 0;
+				free(buf);
+			}
+		}
+		T_OK(ok, "pieces roots and piece layers as lib/merkle's");
+		T_OK(ok1, "v1 pieces of files padded with zeros");
+		free(out);
+		free(layer);
+		bt_create_free(&c);
+	}
+	free(data);
 }
 
 int
@@ -302,6 +433,8 @@ main(void)
 	test_order();
 	test_hash();
 	test_encode();
+	test_layout();
+	test_hash_v2();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", dir);
