@@ -13,6 +13,7 @@
 
 #include "btlimits.h"
 #include "cli.h"
+#include "phash.h"
 #include "select.h"
 #include "store.h"
 #include "stream.h"
@@ -146,8 +147,8 @@ main(int argc, char **argv)
 			return e.status;
 		}
 		if (r == 0)
-			bt_warnx("piece %u: SHA-1 mismatch: not written",
-			    index);
+			bt_warnx("piece %u: %s mismatch: not written",
+			    index, bt_phash_name(&ps.t));
 	}
 	if (bt_store_finish(&st, &e) < 0) {
 		bt_warn_err(dir, &e);

@@ -17,6 +17,7 @@
 #include "btlimits.h"
 #include "cli.h"
 #include "select.h"
+#include "phash.h"
 #include "store.h"
 #include "stream.h"
 #include "util.h"
@@ -70,16 +71,14 @@ filter(const char *in)
 	if (bt_stream_write_all(1, ps.t.raw, ps.t.rawlen, &e) < 0)
 		bt_die_err("stdout", &e);
 	while ((r = bt_pstream_next(&ps, &index, &data, &len, &e)) != 0) {
-		uint8_t h[BT_SHA1_LEN];
-
 		if (r < 0) {
 			bt_warn_err(ctx, &e);
 			status = e.status;
 			break;
 		}
-		bt_sha1(data, len, h);
-		if (memcmp(h, bt_piece_hash(&ps.t, index), BT_SHA1_LEN) != 0) {
-			bt_warnx("piece %u: SHA-1 mismatch", index);
+		if (bt_piece_ok(&ps.t, index, data, len) != 1) {
+			bt_warnx("piece %u: %s mismatch", index,
+			    bt_phash_name(&ps.t));
 			nbad++;
 			continue;
 		}

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "phash.h"
 #include "seed_int.h"
 #include "store.h"
 
@@ -203,11 +204,10 @@ int
 bt_sdata_check(struct bt_sdata *d, uint32_t index)
 {
 	int64_t size = bt_piece_size(d->t, index), done = 0;
-	uint8_t md[BT_SHA1_LEN];
-	struct bt_sha1 h;
+	struct bt_phash h;
 	int r;
 
-	if (bt_sha1_init(&h) < 0)
+	if (bt_phash_init(&h, d->t, index) < 0)
 		return BT_SDATA_AGAIN;
 	while (done < size) {
 		size_t n = (size_t)(size - done);
@@ -216,13 +216,12 @@ bt_sdata_check(struct bt_sdata *d, uint32_t index)
 			n = BT_SEED_CHECK_BUF;
 		r = bt_sdata_read(d, index, (uint32_t)done, n, d->buf);
 		if (r != BT_SDATA_OK) {
-			bt_sha1_final(&h, md);
+			bt_phash_final(&h);
 			return r;
 		}
-		bt_sha1_update(&h, d->buf, n);
+		bt_phash_update(&h, d->buf, n);
 		done += (int64_t)n;
 	}
-	bt_sha1_final(&h, md);
-	return memcmp(md, bt_piece_hash(d->t, index), BT_SHA1_LEN) == 0 ?
-	    BT_SDATA_OK : BT_SDATA_BAD;
+	r = bt_phash_final(&h);
+	return r < 0 ? BT_SDATA_AGAIN : r ? BT_SDATA_OK : BT_SDATA_BAD;
 }

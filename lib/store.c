@@ -10,6 +10,7 @@
 
 #include "btlimits.h"
 #include "sha1.h"
+#include "phash.h"
 #include "store.h"
 #include "stream.h"
 #include "util.h"
@@ -667,15 +668,13 @@ bt_store_put(struct bt_store *s, uint32_t index, const void *data,
 {
 	const struct bt_torrent *t = s->t;
 	int64_t off = (int64_t)index * t->piece_length, end;
-	uint8_t h[BT_SHA1_LEN];
 	size_t i;
 	int mine = 0, other = 0;
 
 	if (index >= t->npieces || (int64_t)len != bt_piece_size(t, index))
 		return bt_errf(e, BT_EX_DATAERR, -1, "piece %u: wrong index "
 		    "or length", index);
-	bt_sha1(data, len, h);
-	if (memcmp(h, bt_piece_hash(t, index), BT_SHA1_LEN) != 0) {
+	if (bt_piece_ok(t, index, data, len) != 1) {
 		s->nbad++;
 		return 0;
 	}
@@ -763,7 +762,6 @@ static int
 side_apply(struct bt_store *s, struct bt_err *e)
 {
 	const struct bt_torrent *t = s->t;
-	uint8_t h[BT_SHA1_LEN];
 	uint32_t p;
 	int fd = -1, r = 0;
 
@@ -791,8 +789,7 @@ side_apply(struct bt_store *s, struct bt_err *e)
 		if (pread_all(fd, s->buf, (size_t)(end - off), s->side[p]) !=
 		    end - off)
 			continue;
-		bt_sha1(s->buf, (size_t)(end - off), h);
-		if (memcmp(h, bt_piece_hash(t, p), BT_SHA1_LEN) != 0)
+		if (bt_piece_ok(t, p, s->buf, (size_t)(end - off)) != 1)
 			continue;
 		for (i = first; i < t->nfiles && t->files[i].offset < end &&
 		    r == 0; i++) {
@@ -902,7 +899,6 @@ bt_store_finish(struct bt_store *s, struct bt_err *e)
 			continue;
 		bt_file_pieces(t, i, &a, &b);
 		for (p = a; p <= b && s->f[i].pending > 0; p++) {
-			uint8_t h[BT_SHA1_LEN];
 			int r;
 
 			if (s->good[p])
@@ -911,8 +907,8 @@ bt_store_finish(struct bt_store *s, struct bt_err *e)
 				return -1;
 			if (r == 0)
 				break;
-			bt_sha1(s->buf, (size_t)bt_piece_size(t, p), h);
-			if (memcmp(h, bt_piece_hash(t, p), BT_SHA1_LEN) != 0)
+			if (bt_piece_ok(t, p, s->buf,
+			    (size_t)bt_piece_size(t, p)) != 1)
 				break;
 			if (mark_good(s, p, e) < 0)
 				return -1;
@@ -1181,14 +1177,12 @@ verify_range(void *arg)
 			pos = se;
 		}
 		for (q = p; q < pe; q++) {
-			uint8_t h[BT_SHA1_LEN];
 			int64_t qo = (int64_t)(q - p) * pl;
 
 			if (j->state[q] == BT_PIECE_MISSING)
 				continue;
-			bt_sha1(buf + qo, (size_t)bt_piece_size(t, q), h);
-			if (memcmp(h, bt_piece_hash(t, q), BT_SHA1_LEN) == 0 &&
-			    !longer[q - p])
+			if (bt_piece_ok(t, q, buf + qo,
+			    (size_t)bt_piece_size(t, q)) == 1 && !longer[q - p])
 				j->state[q] = BT_PIECE_GOOD;
 		}
 	}
@@ -1255,7 +1249,7 @@ bt_store_verify_side(const struct bt_torrent *t, const char *dir,
     uint8_t *state, struct bt_err *e)
 {
 	int64_t *off = NULL, end;
-	uint8_t *buf = NULL, *disk = NULL, h[BT_SHA1_LEN];
+	uint8_t *buf = NULL, *disk = NULL;
 	uint32_t p;
 	int root, fd, r = 0;
 
@@ -1284,8 +1278,7 @@ bt_store_verify_side(const struct bt_torrent *t, const char *dir,
 			continue;
 		if (pread_all(fd, buf, (size_t)(pe - po), off[p]) != pe - po)
 			continue;
-		bt_sha1(buf, (size_t)(pe - po), h);
-		if (memcmp(h, bt_piece_hash(t, p), BT_SHA1_LEN) != 0)
+		if (bt_piece_ok(t, p, buf, (size_t)(pe - po)) != 1)
 			continue;
 		/* What is on disk of it must be those bytes too. */
 		for (i = file_at(t, po); same && i < t->nfiles &&

@@ -123,10 +123,11 @@ bt_pstream_next(struct bt_pstream *s, uint32_t *index, const uint8_t **data,
 			/* A concatenated stream: same torrent only. */
 			const struct bt_bnode *info = bt_bdict_get(d, root,
 			    "info");
-			uint8_t h[BT_SHA1_LEN];
 
-			bt_sha1(bt_braw(d, info), info->len, h);
-			if (memcmp(h, s->t.info_hash, BT_SHA1_LEN) != 0)
+			/* The same info bytes (v1 and v2 alike). */
+			if (info->len != s->t.info_len ||
+			    memcmp(bt_braw(d, info), s->t.raw + s->t.info_off,
+			    info->len) != 0)
 				return bt_errf(e, BT_EX_DATAERR, at,
 				    "stream holds a second, different torrent");
 			continue;

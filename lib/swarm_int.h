@@ -81,7 +81,8 @@ struct piece {
  */
 struct hjob {
 	uint32_t index, len;
-	const uint8_t *buf, *want;
+	const uint8_t *buf;
+	const struct bt_torrent *t;	/* checked by lib/phash (v1, v2) */
 	int ok;
 };
 

@@ -768,7 +768,8 @@ drop_piece(struct swarm *s, uint32_t index, int st)
 	bt_held_drop(&s->up.held, index);
 	s->st.bad++;
 	ulog(s, "piece %u: %s: no longer served", index,
-	    st == BT_SDATA_BAD ? "SHA-1 mismatch" : st == BT_SDATA_IOERR ?
+	    st == BT_SDATA_BAD ? (s->t->v2only ? "SHA-256 mismatch" :
+	    "SHA-1 mismatch") : st == BT_SDATA_IOERR ?
 	    "read error" : "data missing");
 }
 

@@ -77,8 +77,8 @@ bt_sw_ws_banned(struct swarm *s, struct piece *pc)
 		/* Its piece in flight, if any, is not wanted either. */
 		if (s->ws.w[k].busy)
 			bt_webseed_abort(&s->ws, k);
-		wlog(s, k, BT_LOG_BAD, "banned: piece %u failed its SHA-1",
-		    pc->index);
+		wlog(s, k, BT_LOG_BAD, "banned: piece %u failed its %s",
+		    pc->index, s->t->v2only ? "SHA-256" : "SHA-1");
 	}
 	ws_release(s, pc);
 }
