@@ -304,7 +304,7 @@ piece() {
 	victim=$SEEDER_PID
 	SEED_RATE=2000000 seed_lt "$d/p16k.torrent" "$d/single" "$p2"
 	printf '127.0.0.1 %s\n' "$p1" "$p2" |
-	    bt-fetch-piece -t "$d/p16k.torrent" -a >"$BATS_TEST_TMPDIR/s" &
+	    bt-fetch-piece -t "$d/p16k.torrent" -a >"$BATS_TEST_TMPDIR/s" 3>&- &
 	fetch=$!
 	# Kill it once the download is under way.
 	wait_for 20 size_over "$BATS_TEST_TMPDIR/s" 500000

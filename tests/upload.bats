@@ -44,7 +44,7 @@ slow_seed() {
 	SEED_PORT=$(free_port)
 	timeout 120 bt-seed -q -b 127.0.0.1 -p "$SEED_PORT" -r "$1" \
 	    "$BATS_FILE_TMPDIR/t.torrent" "$BATS_FILE_TMPDIR/src" \
-	    </dev/null >/dev/null 2>&1 &
+	    </dev/null >/dev/null 2>&1 3>&- &
 	BG_PIDS="${BG_PIDS:-} $!"
 	wait_for 10 port_open "$SEED_PORT"
 }
@@ -59,7 +59,7 @@ slow_seed() {
 	# Each waits (--linger) for the other to dial in if it starts first.
 	bash -o pipefail -c 'timeout 60 bt-fetch-piece -v -a -t "$1" -C "$2" \
 	    -P "$3" -p "$4" --linger 30 2>"$2.err" | bt-assemble -C "$2"' \
-	    _ "$t" "$d/a" "$pa" "$d/peers-a" &
+	    _ "$t" "$d/a" "$pa" "$d/peers-a" 3>&- &
 	a=$!
 	run bash -o pipefail -c 'timeout 60 bt-fetch-piece -v -a -t "$1" \
 	    -C "$2" -P "$3" -p "$4" --linger 30 2>"$2.err" |
@@ -88,7 +88,7 @@ slow_seed() {
 	echo "127.0.0.1 $SEED_PORT" >"$d/peers"
 	bash -o pipefail -c 'exec timeout 90 bt-fetch-piece -vvv -a -t "$1" \
 	    -P "$2" -p "$3" --linger 60 2>"$4/err" >"$4/stream"' _ "$t" \
-	    "$port" "$d/peers" "$d" &
+	    "$port" "$d/peers" "$d" 3>&- &
 	BG_PIDS="${BG_PIDS:-} $!"
 	wait_for 10 port_open "$port"
 	run leech_lt -t 90 "$t" "$d/lt" "$port"
@@ -106,13 +106,13 @@ slow_seed() {
 	half_dir "$d/bad" 39 40
 	SEED_PORT=$(free_port)
 	timeout 60 bt-seed -q -b 127.0.0.1 -p "$SEED_PORT" "$t" "$d/bad" \
-	    </dev/null >/dev/null 2>&1 &
+	    </dev/null >/dev/null 2>&1 3>&- &
 	BG_PIDS="${BG_PIDS:-} $!"
 	wait_for 10 port_open "$SEED_PORT"
 	port=$(free_port)
 	echo "127.0.0.1 $SEED_PORT" >"$d/peers"
 	timeout 60 bt-fetch-piece -a -t "$t" -P "$port" --linger 30 \
-	    -p "$d/peers" >"$d/stream" 2>"$d/err" &
+	    -p "$d/peers" >"$d/stream" 2>"$d/err" 3>&- &
 	f=$!
 	wait_for 10 port_open "$port"
 	wait_for 20 test -s "$d/stream"
@@ -126,7 +126,7 @@ slow_seed() {
 	# A good seeder dials in: piece 39 comes from it, and the run ends.
 	echo "127.0.0.1 $port" >"$d/dial"
 	timeout 60 bt-seed -q -b 127.0.0.1 -p 0 "$t" "$BATS_FILE_TMPDIR/src" \
-	    <"$d/dial" >/dev/null 2>&1 &
+	    <"$d/dial" >/dev/null 2>&1 3>&- &
 	BG_PIDS="${BG_PIDS:-} $!"
 	wait "$f"
 	bt-assemble -C "$d/out" <"$d/stream"
@@ -139,7 +139,7 @@ slow_seed() {
 	port=$(free_port)
 	echo "127.0.0.1 $SEED_PORT" >"$d/peers"
 	timeout 60 bt-fetch-piece -a -t "$t" -P "$port" --no-upload \
-	    -p "$d/peers" >"$d/stream" 2>"$d/err" &
+	    -p "$d/peers" >"$d/stream" 2>"$d/err" 3>&- &
 	f=$!
 	# It is downloading (its first pieces arrive) ...
 	wait_for 20 test -s "$d/stream"
@@ -202,7 +202,7 @@ ext_peer() {
 	echo "127.0.0.1 $(cat "$d/ext.port")" >"$d/peers"
 	# --linger: still there, listening, once that peer is gone.
 	timeout 30 bt-fetch-piece -v -a -t "$t" -p "$d/peers" --linger 20 \
-	    >/dev/null 2>"$d/err" &
+	    >/dev/null 2>"$d/err" 3>&- &
 	f=$!
 	BG_PIDS="${BG_PIDS:-} $f"
 	wait_for 10 grep -q '^p ' "$d/ext.out"
@@ -248,7 +248,7 @@ mib_within() {
 	local d=$BATS_TEST_TMPDIR t=$BATS_FILE_TMPDIR/t.torrent
 	SEED_PORT=$(free_port)
 	timeout 60 bt-seed -q -b 127.0.0.1 -p "$SEED_PORT" "$t" \
-	    "$BATS_FILE_TMPDIR/src" </dev/null >/dev/null 2>&1 &
+	    "$BATS_FILE_TMPDIR/src" </dev/null >/dev/null 2>&1 3>&- &
 	BG_PIDS="${BG_PIDS:-} $!"
 	wait_for 10 port_open "$SEED_PORT"
 	echo "127.0.0.1 $SEED_PORT" >"$d/peers"
@@ -311,7 +311,7 @@ mib_within() {
 	echo "127.0.0.1 $SEED_PORT" >"$d/peers"
 	port=$(free_port)
 	timeout 60 bt-fetch-piece -v -a -t "$t" -P "$port" -p "$d/peers" \
-	    >/dev/null 2>"$d/err" &
+	    >/dev/null 2>"$d/err" 3>&- &
 	f=$!
 	BG_PIDS="${BG_PIDS:-} $f"
 	wait_for 10 port_open "$port"
@@ -341,7 +341,7 @@ mib_within() {
 	echo "127.0.0.1 $SEED_PORT" >"$d/peers"
 	port=$(free_port)
 	timeout 60 bt-fetch-piece -a -t "$t" -C "$d/part" -P "$port" \
-	    -p "$d/peers" >/dev/null 2>"$d/err" &
+	    -p "$d/peers" >/dev/null 2>"$d/err" 3>&- &
 	f=$!
 	BG_PIDS="${BG_PIDS:-} $f"
 	wait_for 10 port_open "$port"

@@ -45,7 +45,7 @@ single() {
 good_peer() {
 	SEED_PORT=$(free_port)
 	timeout 60 bt-seed -q -b 127.0.0.1 -p "$SEED_PORT" "$1" \
-	    "$BATS_FILE_TMPDIR/www" </dev/null >/dev/null 2>&1 &
+	    "$BATS_FILE_TMPDIR/www" </dev/null >/dev/null 2>&1 3>&- &
 	BG_PIDS="${BG_PIDS:-} $!"
 	wait_for 10 port_open "$SEED_PORT"
 	echo "127.0.0.1 $SEED_PORT" >"$BATS_TEST_TMPDIR/peers"
