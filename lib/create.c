@@ -669,19 +669,6 @@ v2_piece(const struct hjob *j, uint32_t i, int64_t *fbytes, uint64_t *width)
 	    (uint64_t)(j->plen / BT_MERKLE_BLOCK);
 }
 
-/* The hashes of the 16 KiB blocks of p[0..n) into leaves; their count. */
-static uint64_t
-hash_blocks(const uint8_t *p, size_t n, uint8_t *leaves)
-{
-	uint64_t k = 0;
-	size_t o;
-
-	for (o = 0; o < n; o += BT_MERKLE_BLOCK, k++)
-		bt_sha256(p + o, n - o < BT_MERKLE_BLOCK ? n - o :
-		    BT_MERKLE_BLOCK, leaves + k * BT_SHA256_LEN);
-	return k;
-}
-
 /* Hash the whole pieces of chunk k, whose bytes are in buf. */
 static void
 hash_pieces(struct hjob *j, const uint8_t *buf, uint32_t k)
@@ -704,7 +691,7 @@ hash_pieces(struct hjob *j, const uint8_t *buf, uint32_t k)
 		if (j->layer == NULL)
 			continue;
 		v2_piece(j, i, &fbytes, &width);
-		nl = hash_blocks(buf + o, (size_t)fbytes, leaves);
+		nl = bt_merkle_leaves(buf + o, (size_t)fbytes, leaves);
 		tree_root(leaves, nl, width,
 		    j->layer + (size_t)i * BT_SHA256_LEN);
 	}
@@ -750,7 +737,7 @@ hash_chunk(struct hjob *j, struct reader *r, uint8_t *buf, uint8_t *leaves,
 		/* Slices are whole blocks: only the file's bytes are
 		   leaves, its pad is not. */
 		if (j->layer != NULL && off - start < fbytes)
-			nl += hash_blocks(buf, (size_t)(fbytes - (off -
+			nl += bt_merkle_leaves(buf, (size_t)(fbytes - (off -
 			    start)) < n ? (size_t)(fbytes - (off - start)) :
 			    n, leaves + nl * BT_SHA256_LEN);
 	}

@@ -80,9 +80,8 @@ pow2_piece(int64_t piece_length)
 	    (piece_length & (piece_length - 1)) == 0;
 }
 
-/* The hashes of the blocks of data, into out (ceil(len / 16 KiB)). */
-static uint64_t
-leaves_of(const uint8_t *data, size_t len, uint8_t *out)
+uint64_t
+bt_merkle_leaves(const uint8_t *data, size_t len, uint8_t *out)
 {
 	uint64_t k = 0;
 	size_t off;
@@ -107,7 +106,7 @@ bt_merkle_piece(const uint8_t *data, size_t len, int64_t piece_length,
 	bpp = (uint64_t)piece_length / BT_MERKLE_BLOCK;
 	if ((l = malloc(bpp * BT_SHA256_LEN)) == NULL)
 		return -1;
-	n = leaves_of(data, len, l);
+	n = bt_merkle_leaves(data, len, l);
 	r = bt_merkle_root(l, n, bpp, zero, out);
 	free(l);
 	return r;

@@ -34,6 +34,10 @@ int bt_merkle_root(const uint8_t *leaves, uint64_t n, uint64_t width,
    the pad of a piece layer when width is the leaves of a piece. */
 void bt_merkle_pad(uint64_t width, uint8_t out[BT_SHA256_LEN]);
 
+/* The hashes of the 16 KiB blocks of data[0..len) into out, end to end
+   (ceil(len / 16 KiB) of them, the last block short); their count. */
+uint64_t bt_merkle_leaves(const uint8_t *data, size_t len, uint8_t *out);
+
 /* The smallest power of two at least n (n >= 1). */
 uint64_t bt_merkle_width(uint64_t n);
 
