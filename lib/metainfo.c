@@ -670,6 +670,15 @@ bt_piece_size_v2(const struct bt_torrent *t, uint32_t i)
 	return end - start < t->piece_length ? end - start : t->piece_length;
 }
 
+uint64_t
+bt_piece_width_v2(const struct bt_torrent *t, uint32_t i)
+{
+	/* A file of one piece or less: its root is over its own blocks. */
+	if (t->files[t->v2file[i]].length > t->piece_length)
+		return (uint64_t)t->piece_length / BT_MERKLE_BLOCK;
+	return bt_merkle_width(bt_merkle_nblocks(bt_piece_size_v2(t, i)));
+}
+
 int
 bt_piece_check_v2(const struct bt_torrent *t, uint32_t i,
     const uint8_t *data, size_t len)
@@ -677,29 +686,19 @@ bt_piece_check_v2(const struct bt_torrent *t, uint32_t i,
 	static const uint8_t zero[BT_SHA256_LEN];
 	uint8_t h[BT_SHA256_LEN], *leaves;
 	int64_t want = bt_piece_size_v2(t, i);
-	uint64_t nb, k;
-	size_t off;
+	uint64_t nb;
 	int r;
 
 	if (want <= 0 || len != (size_t)want)
 		return 0;
-	if (t->files[t->v2file[i]].length > t->piece_length) {
-		if (bt_merkle_piece(data, len, t->piece_length, h) < 0)
-			return -1;
-	} else {
-		/* The whole file: its root is over its own blocks. */
-		nb = bt_merkle_nblocks((int64_t)len);
-		if ((leaves = malloc(nb * BT_SHA256_LEN)) == NULL)
-			return -1;
-		for (k = 0, off = 0; k < nb; k++, off += BT_MERKLE_BLOCK)
-			bt_sha256(data + off, len - off < BT_MERKLE_BLOCK ?
-			    len - off : BT_MERKLE_BLOCK,
-			    leaves + k * BT_SHA256_LEN);
-		r = bt_merkle_root(leaves, nb, bt_merkle_width(nb), zero, h);
-		free(leaves);
-		if (r < 0)
-			return -1;
-	}
+	nb = bt_merkle_nblocks((int64_t)len);
+	if ((leaves = malloc(nb * BT_SHA256_LEN)) == NULL)
+		return -1;
+	bt_merkle_leaves(data, len, leaves);
+	r = bt_merkle_root(leaves, nb, bt_piece_width_v2(t, i), zero, h);
+	free(leaves);
+	if (r < 0)
+		return -1;
 	return memcmp(h, bt_piece_hash_v2(t, i), BT_SHA256_LEN) == 0;
 }
 

@@ -138,6 +138,13 @@ int64_t bt_piece_size_v2(const struct bt_torrent *t, uint32_t i);
  * next power of two must be its pieces root. Returns 1 good, 0 bad (or
  * not a v2 torrent, i out of range, len wrong), -1 out of memory.
  */
+/*
+ * Leaves under piece i's subtree (t->v2 only): piece_length / 16 KiB for
+ * a file longer than a piece, else its own blocks to the next power of
+ * two. Both bt_piece_check_v2 and lib/phash take it from here.
+ */
+uint64_t bt_piece_width_v2(const struct bt_torrent *t, uint32_t i);
+
 int bt_piece_check_v2(const struct bt_torrent *t, uint32_t i,
     const uint8_t *data, size_t len);
 

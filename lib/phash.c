@@ -41,6 +41,17 @@ bt_phash_update(struct bt_phash *h, const void *p, size_t n)
 	while (n > 0 && h->fed < h->hashed) {
 		size_t k = BT_MERKLE_BLOCK - h->inblock;
 
+		/* A whole block in place: hashed where it is, not copied. */
+		if (h->inblock == 0 && n >= BT_MERKLE_BLOCK &&
+		    h->hashed - h->fed >= BT_MERKLE_BLOCK) {
+			bt_sha256(b, BT_MERKLE_BLOCK, h->leaves +
+			    h->nleaves++ * BT_SHA256_LEN);
+			h->fed += BT_MERKLE_BLOCK;
+			b += BT_MERKLE_BLOCK;
+			n -= BT_MERKLE_BLOCK;
+			continue;
+		}
+
 		if (k > n)
 			k = n;
 		if ((int64_t)k > h->hashed - h->fed)
@@ -61,7 +72,6 @@ bt_phash_final(struct bt_phash *h)
 	static const uint8_t zero[BT_SHA256_LEN];
 	const struct bt_torrent *t = h->t;
 	uint8_t d[BT_SHA256_LEN];
-	uint64_t width;
 	int r;
 
 	if (!h->v2) {
@@ -74,16 +84,8 @@ bt_phash_final(struct bt_phash *h)
 		h->leaves = NULL;
 		return 0;
 	}
-	/*
-	 * A file longer than a piece: the piece's subtree, as wide as a
-	 * piece; one of a piece or less: its whole tree, as wide as its own
-	 * blocks (BEP 52).
-	 */
-	if (t->files[t->v2file[h->index]].length > t->piece_length)
-		width = (uint64_t)t->piece_length / BT_MERKLE_BLOCK;
-	else
-		width = bt_merkle_width(h->nleaves);
-	r = bt_merkle_root(h->leaves, h->nleaves, width, zero, d);
+	r = bt_merkle_root(h->leaves, h->nleaves, bt_piece_width_v2(t,
+	    h->index), zero, d);
 	free(h->leaves);
 	h->leaves = NULL;
 	if (r < 0)
@@ -91,16 +93,26 @@ bt_phash_final(struct bt_phash *h)
 	return memcmp(d, bt_piece_hash_v2(t, h->index), BT_SHA256_LEN) == 0;
 }
 
+/* In memory, each way in one pass over the bytes (the engine's hasher
+   runs this on every piece): no copy through the block buffer. */
 int
 bt_piece_ok(const struct bt_torrent *t, uint32_t i, const void *data,
     size_t len)
 {
-	struct bt_phash h;
+	uint8_t d[BT_SHA1_LEN];
+	int64_t n;
 
 	if (i >= t->npieces)
 		return 0;
-	if (bt_phash_init(&h, t, i) < 0)
-		return -1;
-	bt_phash_update(&h, data, len);
-	return bt_phash_final(&h);
+	if (!t->v2only) {
+		if ((int64_t)len != bt_piece_size(t, i))
+			return 0;
+		bt_sha1(data, len, d);
+		return memcmp(d, bt_piece_hash(t, i), BT_SHA1_LEN) == 0;
+	}
+	/* The pad after a file's end is not hashed (BEP 52). */
+	n = bt_piece_size_v2(t, i);
+	if (n <= 0 || (int64_t)len < n)
+		return 0;
+	return bt_piece_check_v2(t, i, data, (size_t)n);
 }

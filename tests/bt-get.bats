@@ -374,11 +374,9 @@ ${stderr_lines[2]}"
 	[ ! -e "$out/.bt" ]
 }
 
-@test "-P PORT: bt-fetch-piece listens on PORT, and the tracker is told that port" {
-	port=$(free_port)
-	seed_lt tracked.torrent data "$port"
-	bt-announce -e started -l 0 -p "$port" tracked.torrent >/dev/null
-	# A bt-fetch-piece that says with -v (not -q) where it listens.
+# A bt-fetch-piece first on PATH that says with -v (not -q) where it
+# listens, into $BATS_TEST_TMPDIR/fetch.log.
+fetch_wrapper() {
 	mkdir -p "$BATS_TEST_TMPDIR/wrap"
 	cat >"$BATS_TEST_TMPDIR/wrap/bt-fetch-piece" <<-EOF
 	#!/bin/bash
@@ -388,6 +386,13 @@ ${stderr_lines[2]}"
 	    2>>"$BATS_TEST_TMPDIR/fetch.log"
 	EOF
 	chmod +x "$BATS_TEST_TMPDIR/wrap/bt-fetch-piece"
+}
+
+@test "-P PORT: bt-fetch-piece listens on PORT, and the tracker is told that port" {
+	port=$(free_port)
+	seed_lt tracked.torrent data "$port"
+	bt-announce -e started -l 0 -p "$port" tracked.torrent >/dev/null
+	fetch_wrapper
 	ours=$(free_port)
 	PATH="$BATS_TEST_TMPDIR/wrap:$PATH" run --separate-stderr \
 	    bt-get -P "$ours" tracked.torrent "$out"
@@ -406,15 +411,7 @@ ${stderr_lines[2]}"
 	port=$(free_port)
 	seed_lt tracked.torrent data "$port"
 	bt-announce -e started -l 0 -p "$port" tracked.torrent >/dev/null
-	mkdir -p "$BATS_TEST_TMPDIR/wrap"
-	cat >"$BATS_TEST_TMPDIR/wrap/bt-fetch-piece" <<-EOF
-	#!/bin/bash
-	args=()
-	for a in "\$@"; do [ "\$a" = -q ] || args+=("\$a"); done
-	exec "$BT_BIN/bt-fetch-piece" -v "\${args[@]}" \
-	    2>>"$BATS_TEST_TMPDIR/fetch.log"
-	EOF
-	chmod +x "$BATS_TEST_TMPDIR/wrap/bt-fetch-piece"
+	fetch_wrapper
 	PATH="$BATS_TEST_TMPDIR/wrap:$PATH" run --separate-stderr \
 	    bt-get tracked.torrent "$out"
 	assert_success
