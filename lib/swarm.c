@@ -318,6 +318,28 @@ seed_second(struct swarm *s)
 }
 
 /*
+ * Every wanted piece is in: BEP 3 has us say we are not interested any
+ * more, so that a peer lingering for ours (bt-fetch-piece --linger) does
+ * not wait on a want we no longer have.
+ */
+static void
+uninterested(struct swarm *s)
+{
+	uint8_t m[5];
+	size_t j;
+
+	for (j = 0; j < s->npeer; j++) {
+		struct peer *p = s->peer[j];
+
+		if (p->state != PS_ACTIVE || !p->interested)
+			continue;
+		p->interested = 0;
+		bt_sw_out_add(p, m, bt_wire_simple(m, BT_MSG_NOT_INTERESTED));
+		bt_sw_flush(s, p);
+	}
+}
+
+/*
  * Closed peers leave the table once they are many (a seeder meets
  * peers for days): the rest keep their order, their ids change, and
  * the pieces in flight learn the new ids of their peers.
@@ -758,6 +780,8 @@ bt_swarm_run(const struct bt_swarm_conf *c, const struct bt_peer_addr *peers,
 			goto wait;
 		}
 		if (s->st.done == s->st.wanted) {
+			if (s->up.t_done == 0)
+				uninterested(s);
 			/* --linger: serve the peers that still want ours. */
 			if (!bt_up_linger(s))
 				break;
